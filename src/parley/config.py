@@ -1,0 +1,32 @@
+"""Runtime settings, built from the command line (``parley serve``) or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parley.meetings.service import Limits
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = field(default_factory=lambda: Path(".parley"))
+    credentials_file: Path | None = None
+    database_url: str | None = None
+    public_url: str | None = None
+    sqlite_synchronous: str = "NORMAL"
+    max_body_bytes: int = 1 << 20
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.credentials_file or self.data_dir / "credentials"
+
+    @property
+    def default_endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,1 @@
+"""The meetings domain: life cycle, attendees, capabilities, tags and transcription control."""

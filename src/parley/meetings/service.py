@@ -1,0 +1,468 @@
+"""The Chime SDK Meetings operations, without HTTP: plain dicts in (modeled input), dicts out.
+
+Errors are raised as ``ServiceError`` by AWS code; the protocol layer turns codes into statuses.
+Observers (the live pipeline, later) hear about deletions and transcription changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from parley.errors import ServiceError, bad_request, not_found
+from parley.meetings import capabilities as caps
+from parley.meetings import ids
+from parley.meetings.transcription import check_engines, transcribe_failure, transcription_region
+from parley.store import Attendee, Meeting, Store, TranscriptionState
+from parley.store.sql import Conflict, LimitReached
+
+MEDIA_REGIONS = frozenset(
+    {
+        "af-south-1", "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+        "ca-central-1", "eu-central-1", "eu-north-1", "eu-south-1", "eu-west-1", "eu-west-2", "eu-west-3",
+        "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2", "us-gov-east-1", "us-gov-west-1",
+    }
+)  # fmt: skip
+# Documented (not modeled) pattern of ExternalUserId / ExternalMeetingId.
+_EXTERNAL_ID = re.compile(r"[-_&@+=,(){}\[\]/«».:|'\"#a-zA-Z0-9À-ÿ\s]*")
+MAX_TAGS = 50
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the account from the SigV4 identity and the region it signed for."""
+
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_active_meetings: int = 250
+    max_attendees: int = 250
+    max_transcriptions: int = 250
+
+
+class MeetingObserver(Protocol):
+    async def meeting_deleted(self, meeting: Meeting) -> None: ...
+    async def attendee_deleted(self, attendee: Attendee) -> None: ...
+    async def transcription_changed(self, meeting: Meeting, state: TranscriptionState) -> None: ...
+
+
+def media_placement(base_url: str, meeting_id: str) -> dict[str, str]:
+    """URLs that point at this server: the audio socket (/calls) and Chime signaling (/control)."""
+    http = base_url.rstrip("/")
+    ws = "ws" + http[4:] if http.startswith("http") else http
+    host = http.split("://", 1)[-1]
+    return {
+        "AudioHostUrl": f"{host}/calls/{meeting_id}",
+        "AudioFallbackUrl": f"{ws}/calls/{meeting_id}",
+        "SignalingUrl": f"{ws}/control/{meeting_id}",
+        "TurnControlUrl": f"{http}/v2/turn_sessions",
+        "ScreenDataUrl": f"{ws}/v2/screen/{meeting_id}",
+        "ScreenViewingUrl": f"{ws}/ws/connect?passcode=null&viewer_uuid=null&X-BitHub-Call-Id={meeting_id}",
+        "ScreenSharingUrl": f"{ws}/v2/screen/{meeting_id}",
+    }
+
+
+def _digest(params: dict[str, Any]) -> str:
+    body = {k: v for k, v in params.items() if k != "ClientRequestToken"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_external_id(value: str, field: str) -> None:
+    if value.lower().startswith("aws:"):
+        raise bad_request(f"{field} values that begin with aws: are reserved")
+    if _EXTERNAL_ID.fullmatch(value) is None:
+        raise bad_request(f"{field} contains characters that are not allowed")
+
+
+def _attendee_limit(features: dict[str, Any] | None) -> int | None:
+    return ((features or {}).get("Attendee") or {}).get("MaxCount")
+
+
+class MeetingService:
+    def __init__(self, store: Store, limits: Limits | None = None, clock: Any = time.time) -> None:
+        self.store = store
+        self.limits = limits or Limits()
+        self.clock = clock
+        self.observers: list[MeetingObserver] = []
+
+    # -- shapes ---------------------------------------------------------------------------------
+
+    def meeting_shape(self, m: Meeting, base_url: str) -> dict[str, Any]:
+        shape: dict[str, Any] = {
+            "MeetingId": m.meeting_id,
+            "MeetingHostId": m.meeting_host_id,
+            "ExternalMeetingId": m.external_meeting_id,
+            "MediaRegion": m.media_region,
+            "MediaPlacement": media_placement(base_url, m.meeting_id),
+            "MeetingFeatures": m.features,
+            "PrimaryMeetingId": m.primary_meeting_id,
+            "TenantIds": m.tenant_ids or [],
+            "MeetingArn": ids.meeting_arn(m.region, m.account_id, m.meeting_id),
+        }
+        return shape
+
+    @staticmethod
+    def attendee_shape(a: Attendee, *, with_token: bool) -> dict[str, Any]:
+        shape: dict[str, Any] = {
+            "ExternalUserId": a.external_user_id,
+            "AttendeeId": a.attendee_id,
+            "Capabilities": a.capabilities,
+        }
+        if with_token:
+            shape["JoinToken"] = a.join_token
+        return shape
+
+    # -- meetings -------------------------------------------------------------------------------
+
+    async def _meeting(self, caller: Caller, meeting_id: str) -> Meeting:
+        meeting = await self.store.get_meeting(caller.account_id, meeting_id.lower())
+        if meeting is None:
+            raise not_found(f"Meeting <{meeting_id}> not found")
+        return meeting
+
+    def _check_meeting_request(self, params: dict[str, Any]) -> None:
+        if params["MediaRegion"] not in MEDIA_REGIONS:
+            raise bad_request(f"MediaRegion {params['MediaRegion']} is not a supported media region")
+        for field in ("ExternalMeetingId", "MeetingHostId"):
+            if params.get(field) is not None:
+                _check_external_id(params[field], field)
+        features = params.get("MeetingFeatures") or {}
+        video = (features.get("Video") or {}).get("MaxResolution")
+        content = (features.get("Content") or {}).get("MaxResolution")
+        if (video == "FHD" or content == "UHD") and _attendee_limit(features) is None:
+            raise bad_request(
+                "MeetingFeatures with Video MaxResolution FHD or Content MaxResolution UHD require "
+                "MeetingFeatures Attendee MaxCount"
+            )
+        self._check_tags(params.get("Tags") or [])
+
+    @staticmethod
+    def _check_tags(tags: Sequence[dict[str, str]]) -> None:
+        keys = [t["Key"] for t in tags]
+        if len(set(keys)) != len(keys):
+            raise bad_request("Tag keys must be unique")
+        if any(k.lower().startswith("aws:") for k in keys):
+            raise bad_request("Tag keys that begin with aws: are reserved")
+
+    def _new_attendee(self, meeting_id: str, item: dict[str, Any], features: dict[str, Any] | None) -> Attendee:
+        _check_external_id(item["ExternalUserId"], "ExternalUserId")
+        capabilities = item.get("Capabilities")
+        if capabilities is None:
+            capabilities = caps.default_capabilities(features)
+        else:
+            caps.check_capabilities(capabilities, features)
+        attendee_id = ids.new_guid()
+        return Attendee(
+            attendee_id=attendee_id,
+            meeting_id=meeting_id,
+            external_user_id=item["ExternalUserId"],
+            join_token=ids.new_join_token(attendee_id),
+            capabilities=dict(capabilities),
+            created_at=self.clock(),
+        )
+
+    async def create_meeting(self, caller: Caller, params: dict[str, Any], base_url: str) -> dict[str, Any]:
+        result = await self._create_meeting(caller, params, base_url, [])
+        return {"Meeting": result["Meeting"]}
+
+    async def create_meeting_with_attendees(
+        self, caller: Caller, params: dict[str, Any], base_url: str
+    ) -> dict[str, Any]:
+        return await self._create_meeting(caller, params, base_url, params["Attendees"])
+
+    async def _create_meeting(
+        self, caller: Caller, params: dict[str, Any], base_url: str, items: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        self._check_meeting_request(params)
+        token = params.get("ClientRequestToken")
+        digest = _digest(params)
+        if token:
+            existing = await self.store.find_meeting_by_token(caller.account_id, token)
+            if existing is not None:
+                return await self._replay_create(existing, digest, items, base_url)
+        features = params.get("MeetingFeatures")
+        if params.get("PrimaryMeetingId"):
+            primary = await self.store.get_meeting(caller.account_id, params["PrimaryMeetingId"].lower())
+            if primary is None:
+                raise bad_request(f"Primary meeting <{params['PrimaryMeetingId']}> not found")
+        meeting = Meeting(
+            meeting_id=ids.new_guid(),
+            account_id=caller.account_id,
+            region=caller.region,
+            media_region=params["MediaRegion"],
+            created_at=self.clock(),
+            external_meeting_id=params.get("ExternalMeetingId"),
+            meeting_host_id=params.get("MeetingHostId"),
+            client_request_token=token,
+            request_digest=digest,
+            features=features,
+            notifications=params.get("NotificationsConfiguration"),
+            primary_meeting_id=params.get("PrimaryMeetingId"),
+            tenant_ids=params.get("TenantIds"),
+            network_type=params.get("MediaPlacementNetworkType"),
+        )
+        attendees, errors = self._prepare_attendees(meeting.meeting_id, items, features)
+        limit = self._max_attendees(meeting)
+        if len(attendees) > limit:
+            for a in attendees[limit:]:
+                errors.append(_attendee_error(a.external_user_id, "ResourceLimitExceeded", _limit_msg(limit)))
+            attendees = attendees[:limit]
+        tags = [(t["Key"], t["Value"]) for t in params.get("Tags") or []]
+        try:
+            await self.store.create_meeting(meeting, attendees, tags, self.limits.max_active_meetings)
+        except LimitReached as exc:
+            raise ServiceError("LimitExceededException", str(exc)) from None
+        except Conflict:
+            existing = await self.store.find_meeting_by_token(caller.account_id, token or "")
+            if existing is None:
+                raise
+            return await self._replay_create(existing, digest, items, base_url)
+        out: dict[str, Any] = {"Meeting": self.meeting_shape(meeting, base_url)}
+        if items:
+            out["Attendees"] = [self.attendee_shape(a, with_token=True) for a in attendees]
+            out["Errors"] = errors
+        return out
+
+    def _prepare_attendees(
+        self, meeting_id: str, items: Sequence[dict[str, Any]], features: dict[str, Any] | None
+    ) -> tuple[list[Attendee], list[dict[str, str]]]:
+        attendees: list[Attendee] = []
+        errors: list[dict[str, str]] = []
+        seen: set[str] = set()
+        for item in items:
+            try:
+                attendee = self._new_attendee(meeting_id, item, features)
+            except ServiceError as exc:
+                errors.append(_attendee_error(item["ExternalUserId"], "BadRequest", exc.message))
+                continue
+            key = attendee.external_user_id.lower()
+            if key in seen:
+                continue  # the same (case-insensitive) external user id is one attendee
+            seen.add(key)
+            attendees.append(attendee)
+        return attendees, errors
+
+    async def _replay_create(
+        self, existing: Meeting, digest: str, items: Sequence[dict[str, Any]], base_url: str
+    ) -> dict[str, Any]:
+        """A repeated ClientRequestToken: the same request gets the same meeting; another is a conflict."""
+        if existing.request_digest != digest:
+            raise ServiceError(
+                "ConflictException",
+                "The ClientRequestToken was already used for a different CreateMeeting request",
+            )
+        out: dict[str, Any] = {"Meeting": self.meeting_shape(existing, base_url)}
+        if items:
+            result = await self.store.add_attendees(
+                existing.meeting_id,
+                [self._new_attendee(existing.meeting_id, i, existing.features) for i in items],
+                self._max_attendees(existing),
+            )
+            out["Attendees"] = [
+                self.attendee_shape(a, with_token=True) for a in result or [] if isinstance(a, Attendee)
+            ]
+            out["Errors"] = []
+        return out
+
+    async def get_meeting(self, caller: Caller, params: dict[str, Any], base_url: str) -> dict[str, Any]:
+        return {"Meeting": self.meeting_shape(await self._meeting(caller, params["MeetingId"]), base_url)}
+
+    async def delete_meeting(self, caller: Caller, params: dict[str, Any]) -> None:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        if not await self.store.delete_meeting(caller.account_id, meeting.meeting_id):
+            raise not_found(f"Meeting <{params['MeetingId']}> not found")
+        for observer in self.observers:
+            await observer.meeting_deleted(meeting)
+
+    # -- attendees ------------------------------------------------------------------------------
+
+    def _max_attendees(self, meeting: Meeting) -> int:
+        return min(_attendee_limit(meeting.features) or self.limits.max_attendees, self.limits.max_attendees)
+
+    async def create_attendee(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        attendee = self._new_attendee(meeting.meeting_id, params, meeting.features)
+        result = await self.store.add_attendees(meeting.meeting_id, [attendee], self._max_attendees(meeting))
+        if result is None:
+            raise not_found(f"Meeting <{params['MeetingId']}> not found")
+        (stored,) = result
+        if isinstance(stored, LimitReached):
+            raise ServiceError("LimitExceededException", str(stored))
+        return {"Attendee": self.attendee_shape(stored, with_token=True)}
+
+    async def batch_create_attendee(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        attendees, errors = self._prepare_attendees(meeting.meeting_id, params["Attendees"], meeting.features)
+        result = await self.store.add_attendees(meeting.meeting_id, attendees, self._max_attendees(meeting))
+        if result is None:
+            raise not_found(f"Meeting <{params['MeetingId']}> not found")
+        created: list[dict[str, Any]] = []
+        for candidate, stored in zip(attendees, result, strict=True):
+            if isinstance(stored, LimitReached):
+                errors.append(_attendee_error(candidate.external_user_id, "ResourceLimitExceeded", str(stored)))
+            else:
+                created.append(self.attendee_shape(stored, with_token=True))
+        return {"Attendees": created, "Errors": errors}
+
+    async def _attendee(self, meeting: Meeting, attendee_id: str) -> Attendee:
+        attendee = await self.store.get_attendee(meeting.meeting_id, attendee_id.lower())
+        if attendee is None:
+            raise not_found(f"Attendee <{attendee_id}> not found")
+        return attendee
+
+    async def get_attendee(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        attendee = await self._attendee(meeting, params["AttendeeId"])
+        return {"Attendee": self.attendee_shape(attendee, with_token=False)}
+
+    async def list_attendees(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        limit = params.get("MaxResults") or DEFAULT_PAGE_SIZE
+        after = _decode_page_token(params.get("NextToken"), meeting.meeting_id)
+        page = await self.store.list_attendees(meeting.meeting_id, after, limit + 1)
+        out: dict[str, Any] = {"Attendees": [self.attendee_shape(a, with_token=False) for a in page[:limit]]}
+        if len(page) > limit:
+            last = page[limit - 1]
+            out["NextToken"] = _encode_page_token(meeting.meeting_id, last)
+        return out
+
+    async def delete_attendee(self, caller: Caller, params: dict[str, Any]) -> None:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        attendee = await self._attendee(meeting, params["AttendeeId"])
+        if not await self.store.delete_attendee(meeting.meeting_id, attendee.attendee_id):
+            raise not_found(f"Attendee <{params['AttendeeId']}> not found")
+        for observer in self.observers:
+            await observer.attendee_deleted(attendee)
+
+    async def update_attendee_capabilities(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        attendee = await self._attendee(meeting, params["AttendeeId"])
+        caps.check_capabilities(params["Capabilities"], meeting.features)
+        await self.store.update_capabilities(
+            meeting.meeting_id, dict(params["Capabilities"]), only=attendee.attendee_id
+        )
+        updated = await self._attendee(meeting, attendee.attendee_id)
+        return {"Attendee": self.attendee_shape(updated, with_token=False)}
+
+    async def batch_update_attendee_capabilities_except(self, caller: Caller, params: dict[str, Any]) -> None:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        caps.check_capabilities(params["Capabilities"], meeting.features)
+        excluded = [e["AttendeeId"].lower() for e in params["ExcludedAttendeeIds"]]
+        await self.store.update_capabilities(meeting.meeting_id, dict(params["Capabilities"]), exclude=excluded)
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    async def _tagged_meeting(self, caller: Caller, arn: str) -> Meeting:
+        parsed = ids.parse_meeting_arn(arn)
+        if parsed is None:
+            raise bad_request(f"Invalid resource ARN {arn}: only meeting ARNs can be tagged")
+        _region, account, meeting_id = parsed
+        meeting = await self.store.get_meeting(caller.account_id, meeting_id) if account == caller.account_id else None
+        if meeting is None or ids.meeting_arn(meeting.region, meeting.account_id, meeting.meeting_id) != arn.lower():
+            raise ServiceError("ResourceNotFoundException", f"Resource {arn} not found")
+        return meeting
+
+    async def list_tags_for_resource(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._tagged_meeting(caller, params["ResourceARN"])
+        return {"Tags": [{"Key": k, "Value": v} for k, v in await self.store.list_tags(meeting.meeting_id)]}
+
+    async def tag_resource(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._tagged_meeting(caller, params["ResourceARN"])
+        self._check_tags(params["Tags"])
+        tags = [(t["Key"], t["Value"]) for t in params["Tags"]]
+        if not await self.store.put_tags(meeting.meeting_id, tags, MAX_TAGS):
+            raise ServiceError("TooManyTagsException", f"A resource can have at most {MAX_TAGS} tags")
+        return {}
+
+    async def untag_resource(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        meeting = await self._tagged_meeting(caller, params["ResourceARN"])
+        await self.store.remove_tags(meeting.meeting_id, params["TagKeys"])
+        return {}
+
+    # -- transcription --------------------------------------------------------------------------
+
+    async def start_meeting_transcription(self, caller: Caller, params: dict[str, Any]) -> None:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        config: dict[str, Any] = params["TranscriptionConfiguration"]
+        check_engines(config)
+        current = await self.store.get_transcription(meeting.meeting_id)
+        if current is None or current.status != "started":
+            active = await self.store.count_active_transcriptions(caller.account_id)
+            if active >= self.limits.max_transcriptions:
+                raise ServiceError(
+                    "LimitExceededException",
+                    f"Too many meetings have live transcription enabled (limit {self.limits.max_transcriptions})",
+                )
+        region, region_failure = transcription_region(config, meeting.media_region)
+        failure = region_failure or transcribe_failure(config)
+        now = self.clock()
+        state = TranscriptionState(
+            meeting_id=meeting.meeting_id,
+            status="failed" if failure else "started",
+            configuration=config,
+            region=region or meeting.media_region,
+            started_at=current.started_at if current and current.status == "started" else now,
+            updated_at=now,
+            stopped_at=now if failure else None,
+            extra={"message": failure} if failure else {},
+        )
+        await self.store.save_transcription(state)
+        for observer in self.observers:
+            await observer.transcription_changed(meeting, state)
+
+    async def stop_meeting_transcription(self, caller: Caller, params: dict[str, Any]) -> None:
+        meeting = await self._meeting(caller, params["MeetingId"])
+        current = await self.store.get_transcription(meeting.meeting_id)
+        if current is None or current.status != "started":
+            raise ServiceError(
+                "UnprocessableEntityException", f"Transcription is not active for meeting <{meeting.meeting_id}>"
+            )
+        now = self.clock()
+        state = TranscriptionState(
+            meeting_id=meeting.meeting_id,
+            status="stopped",
+            configuration=current.configuration,
+            region=current.region,
+            started_at=current.started_at,
+            updated_at=now,
+            stopped_at=now,
+        )
+        await self.store.save_transcription(state)
+        for observer in self.observers:
+            await observer.transcription_changed(meeting, state)
+
+
+def _attendee_error(external_user_id: str, code: str, message: str) -> dict[str, str]:
+    return {"ExternalUserId": external_user_id, "ErrorCode": code, "ErrorMessage": message}
+
+
+def _limit_msg(limit: int) -> str:
+    return f"The meeting has reached its limit of {limit} attendees"
+
+
+def _encode_page_token(meeting_id: str, last: Attendee) -> str:
+    raw = json.dumps({"m": meeting_id, "t": last.created_at, "a": last.attendee_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_page_token(token: str | None, meeting_id: str) -> tuple[float, str] | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if data["m"] != meeting_id:
+            raise ValueError("token for another meeting")
+        return float(data["t"]), str(data["a"])
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise bad_request("Invalid NextToken") from None

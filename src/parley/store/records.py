@@ -1,0 +1,46 @@
+"""Plain records the store reads and writes; the domain builds API shapes from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Meeting:
+    meeting_id: str
+    account_id: str
+    region: str
+    media_region: str
+    created_at: float
+    external_meeting_id: str | None = None
+    meeting_host_id: str | None = None
+    client_request_token: str | None = None
+    request_digest: str | None = None
+    features: dict[str, Any] | None = None
+    notifications: dict[str, Any] | None = None
+    primary_meeting_id: str | None = None
+    tenant_ids: list[str] | None = None
+    network_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    attendee_id: str
+    meeting_id: str
+    external_user_id: str
+    join_token: str
+    capabilities: dict[str, str]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TranscriptionState:
+    meeting_id: str
+    status: str  # "started" | "stopped"
+    configuration: dict[str, Any]
+    region: str
+    started_at: float
+    updated_at: float
+    stopped_at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
