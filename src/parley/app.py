@@ -36,7 +36,9 @@ def create_app(settings: Settings, credentials: CredentialStore) -> Starlette:
     service_model = load_service_model(*CHIME_SDK_MEETINGS)
     router = Router(service_model)
     verifier = SigV4Verifier(credentials, services=("chime",))
-    store = Store.for_data_dir(settings.data_dir, settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    store = Store.for_data_dir(
+        settings.data_dir, settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     meetings = MeetingService(store, settings.limits)
     endpoint = RestJsonEndpoint(
         service=service_model,

@@ -17,10 +17,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = sub.add_parser("serve", help="run the parley server")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    p.add_argument("--data-dir", type=Path, default=Path(".parley"), help="where state lives (default ./.parley)")
+    p.add_argument(
+        "--data-dir", type=Path, default=Path(".parley"), help="where state lives (default ./.parley)"
+    )
     p.add_argument("--credentials", type=Path, help="AWS shared-credentials INI with account_id per identity")
     p.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: SQLite)")
-    p.add_argument("--public-url", help="base URL clients use to reach this server (default: the request's Host)")
+    p.add_argument(
+        "--public-url", help="base URL clients use to reach this server (default: the request's Host)"
+    )
     p.add_argument(
         "--sqlite-synchronous",
         choices=["NORMAL", "FULL"],
@@ -28,7 +32,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="NORMAL survives kill -9; FULL also survives power loss (slower writes)",
     )
     p.add_argument("--max-active-meetings", type=int, default=250, help="active meetings per account")
-    p.add_argument("--max-attendees", type=int, default=250, help="attendees per meeting (MaxCount can lower it)")
+    p.add_argument(
+        "--max-attendees", type=int, default=250, help="attendees per meeting (MaxCount can lower it)"
+    )
     p.add_argument("--max-transcriptions", type=int, default=250, help="transcribing meetings per account")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
@@ -73,7 +79,10 @@ def serve(args: argparse.Namespace) -> int:
 
     from parley.app import create_app
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = _settings(args)
     try:
         credentials = _load_credentials(settings)

@@ -48,13 +48,18 @@ class RestJsonEndpoint:
         try:
             status, headers, body = await self._handle(request)
         except ServiceError as exc:
-            status, headers, body = serialize_error(self.service, exc.code, exc.message, request_id, exc.fields)
+            status, headers, body = serialize_error(
+                self.service, exc.code, exc.message, request_id, exc.fields
+            )
         except AuthError as exc:
             status, headers, body = serialize_error(self.service, exc.code, exc.message, request_id)
         except Exception:
             log.exception("unhandled error in request %s", request_id)
             status, headers, body = serialize_error(
-                self.service, "ServiceFailureException", "The service encountered an unexpected error.", request_id
+                self.service,
+                "ServiceFailureException",
+                "The service encountered an unexpected error.",
+                request_id,
             )
         headers["x-amzn-RequestId"] = request_id
         return Response(body, status_code=status, headers=headers)

@@ -6,7 +6,9 @@ import base64
 import re
 import uuid
 
-_ARN = re.compile(r"^arn:aws:chime:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):meeting/(?P<id>[0-9a-fA-F-]{36})$")
+_ARN = re.compile(
+    r"^arn:aws:chime:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):meeting/(?P<id>[0-9a-fA-F-]{36})$"
+)
 
 
 def new_guid() -> str:

@@ -155,7 +155,9 @@ class MeetingService:
         if any(k.lower().startswith("aws:") for k in keys):
             raise bad_request("Tag keys that begin with aws: are reserved")
 
-    def _new_attendee(self, meeting_id: str, item: dict[str, Any], features: dict[str, Any] | None) -> Attendee:
+    def _new_attendee(
+        self, meeting_id: str, item: dict[str, Any], features: dict[str, Any] | None
+    ) -> Attendee:
         _check_external_id(item["ExternalUserId"], "ExternalUserId")
         capabilities = item.get("Capabilities")
         if capabilities is None:
@@ -310,7 +312,9 @@ class MeetingService:
         created: list[dict[str, Any]] = []
         for candidate, stored in zip(attendees, result, strict=True):
             if isinstance(stored, LimitReached):
-                errors.append(_attendee_error(candidate.external_user_id, "ResourceLimitExceeded", str(stored)))
+                errors.append(
+                    _attendee_error(candidate.external_user_id, "ResourceLimitExceeded", str(stored))
+                )
             else:
                 created.append(self.attendee_shape(stored, with_token=True))
         return {"Attendees": created, "Errors": errors}
@@ -359,7 +363,9 @@ class MeetingService:
         meeting = await self._meeting(caller, params["MeetingId"])
         caps.check_capabilities(params["Capabilities"], meeting.features)
         excluded = [e["AttendeeId"].lower() for e in params["ExcludedAttendeeIds"]]
-        await self.store.update_capabilities(meeting.meeting_id, dict(params["Capabilities"]), exclude=excluded)
+        await self.store.update_capabilities(
+            meeting.meeting_id, dict(params["Capabilities"]), exclude=excluded
+        )
 
     # -- tags -----------------------------------------------------------------------------------
 
@@ -368,8 +374,15 @@ class MeetingService:
         if parsed is None:
             raise bad_request(f"Invalid resource ARN {arn}: only meeting ARNs can be tagged")
         _region, account, meeting_id = parsed
-        meeting = await self.store.get_meeting(caller.account_id, meeting_id) if account == caller.account_id else None
-        if meeting is None or ids.meeting_arn(meeting.region, meeting.account_id, meeting.meeting_id) != arn.lower():
+        meeting = (
+            await self.store.get_meeting(caller.account_id, meeting_id)
+            if account == caller.account_id
+            else None
+        )
+        if (
+            meeting is None
+            or ids.meeting_arn(meeting.region, meeting.account_id, meeting.meeting_id) != arn.lower()
+        ):
             raise ServiceError("ResourceNotFoundException", f"Resource {arn} not found")
         return meeting
 
@@ -426,7 +439,8 @@ class MeetingService:
         current = await self.store.get_transcription(meeting.meeting_id)
         if current is None or current.status != "started":
             raise ServiceError(
-                "UnprocessableEntityException", f"Transcription is not active for meeting <{meeting.meeting_id}>"
+                "UnprocessableEntityException",
+                f"Transcription is not active for meeting <{meeting.meeting_id}>",
             )
         now = self.clock()
         state = TranscriptionState(

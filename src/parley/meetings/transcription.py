@@ -18,7 +18,9 @@ TRANSCRIBE_REGIONS = frozenset(
         "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1", "us-gov-west-1",
     }
 )  # fmt: skip
-TRANSCRIBE_MEDICAL_REGIONS = frozenset({"us-east-1", "us-east-2", "us-west-2", "ap-southeast-2", "ca-central-1", "eu-west-1"})
+TRANSCRIBE_MEDICAL_REGIONS = frozenset(
+    {"us-east-1", "us-east-2", "us-west-2", "ap-southeast-2", "ca-central-1", "eu-west-1"}
+)
 
 # "auto" mapping from the Chime developer guide (transcription-options.md) for regions without Transcribe.
 _AUTO_REGION = {
@@ -57,7 +59,11 @@ TRANSCRIBE_LANGUAGES = frozenset(
 
 def check_engines(config: dict[str, Any]) -> None:
     """Exactly one engine, synchronously (decision D4 in docs/decisions.md)."""
-    engines = [k for k in ("EngineTranscribeSettings", "EngineTranscribeMedicalSettings") if config.get(k) is not None]
+    engines = [
+        k
+        for k in ("EngineTranscribeSettings", "EngineTranscribeMedicalSettings")
+        if config.get(k) is not None
+    ]
     if len(engines) != 1:
         raise bad_request(
             "TranscriptionConfiguration must contain exactly one of EngineTranscribeSettings or "
@@ -113,7 +119,9 @@ def transcribe_failure(
     language = s.get("LanguageCode")
     options = _names(s.get("LanguageOptions"))
     if s.get("ContentIdentificationType") and s.get("ContentRedactionType"):
-        return "You can't set both ContentIdentificationType and ContentRedactionType. Choose one and try again."
+        return (
+            "You can't set both ContentIdentificationType and ContentRedactionType. Choose one and try again."
+        )
     if s.get("PiiEntityTypes") and not (s.get("ContentIdentificationType") or s.get("ContentRedactionType")):
         return "PiiEntityTypes requires ContentIdentificationType or ContentRedactionType. Add one and try again."
     bad_types = [t for t in _names(s.get("PiiEntityTypes")) if t not in PII_ENTITY_TYPES]
@@ -152,7 +160,9 @@ def transcribe_failure(
         return "VocabularyNames and VocabularyFilterNames can only be used with IdentifyLanguage."
     if s.get("PartialResultsStability") and not s.get("EnablePartialResultsStabilization"):
         return "PartialResultsStability requires EnablePartialResultsStabilization to be true."
-    if s.get("VocabularyFilterMethod") and not (s.get("VocabularyFilterName") or s.get("VocabularyFilterNames")):
+    if s.get("VocabularyFilterMethod") and not (
+        s.get("VocabularyFilterName") or s.get("VocabularyFilterNames")
+    ):
         return "VocabularyFilterMethod requires a vocabulary filter name."
     pii = s.get("ContentIdentificationType") or s.get("ContentRedactionType")
     if pii and language and language not in PII_LANGUAGES:

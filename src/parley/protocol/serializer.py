@@ -62,7 +62,9 @@ def _to_wire(shape: Shape, value: Any) -> Any:
     return value
 
 
-def serialize_response(operation: OperationModel, result: dict[str, Any] | None) -> tuple[int, dict[str, str], bytes]:
+def serialize_response(
+    operation: OperationModel, result: dict[str, Any] | None
+) -> tuple[int, dict[str, str], bytes]:
     status = int(operation.http.get("responseCode", 200))
     headers: dict[str, str] = {}
     shape = operation.output_shape

@@ -195,7 +195,11 @@ class Store:
     # -- meetings -------------------------------------------------------------------------------
 
     async def create_meeting(
-        self, meeting: Meeting, attendees: Sequence[Attendee], tags: Sequence[tuple[str, str]], max_active: int
+        self,
+        meeting: Meeting,
+        attendees: Sequence[Attendee],
+        tags: Sequence[tuple[str, str]],
+        max_active: int,
     ) -> Meeting:
         """Insert a meeting (with its first attendees and tags) unless the account is at its limit.
 
@@ -234,7 +238,10 @@ class Store:
             row = (
                 await conn.execute(
                     select(schema.meetings).where(
-                        and_(schema.meetings.c.meeting_id == meeting_id, schema.meetings.c.account_id == account_id)
+                        and_(
+                            schema.meetings.c.meeting_id == meeting_id,
+                            schema.meetings.c.account_id == account_id,
+                        )
                     )
                 )
             ).first()
@@ -242,7 +249,9 @@ class Store:
 
     async def get_meeting_any_account(self, meeting_id: str) -> Meeting | None:
         async with self._read() as conn:
-            row = (await conn.execute(select(schema.meetings).where(schema.meetings.c.meeting_id == meeting_id))).first()
+            row = (
+                await conn.execute(select(schema.meetings).where(schema.meetings.c.meeting_id == meeting_id))
+            ).first()
         return _meeting(row) if row else None
 
     async def find_meeting_by_token(self, account_id: str, token: str) -> Meeting | None:
@@ -277,7 +286,9 @@ class Store:
         async with self._write() as conn:
             result = await conn.execute(
                 delete(schema.meetings).where(
-                    and_(schema.meetings.c.meeting_id == meeting_id, schema.meetings.c.account_id == account_id)
+                    and_(
+                        schema.meetings.c.meeting_id == meeting_id, schema.meetings.c.account_id == account_id
+                    )
                 )
             )
         return bool(result.rowcount)
@@ -352,7 +363,9 @@ class Store:
     async def get_attendee_by_token(self, join_token: str) -> Attendee | None:
         async with self._read() as conn:
             row = (
-                await conn.execute(select(schema.attendees).where(schema.attendees.c.join_token == join_token))
+                await conn.execute(
+                    select(schema.attendees).where(schema.attendees.c.join_token == join_token)
+                )
             ).first()
         return _attendee(row) if row else None
 
@@ -377,7 +390,12 @@ class Store:
         return bool(result.rowcount)
 
     async def update_capabilities(
-        self, meeting_id: str, capabilities: dict[str, str], *, only: str | None = None, exclude: Sequence[str] = ()
+        self,
+        meeting_id: str,
+        capabilities: dict[str, str],
+        *,
+        only: str | None = None,
+        exclude: Sequence[str] = (),
     ) -> int:
         c = schema.attendees.c
         q = update(schema.attendees).where(c.meeting_id == meeting_id)
@@ -404,25 +422,29 @@ class Store:
         """Upsert tags; returns False (and changes nothing) if the result would exceed ``max_tags``."""
         c = schema.tags.c
         async with self._write() as conn:
-            current = {
-                r.key for r in await conn.execute(select(c.key).where(c.meeting_id == meeting_id))
-            }
+            current = {r.key for r in await conn.execute(select(c.key).where(c.meeting_id == meeting_id))}
             if len(current | {k for k, _ in tags}) > max_tags:
                 return False
             for key, value in tags:
                 if key in current:
                     await conn.execute(
-                        update(schema.tags).where(and_(c.meeting_id == meeting_id, c.key == key)).values(value=value)
+                        update(schema.tags)
+                        .where(and_(c.meeting_id == meeting_id, c.key == key))
+                        .values(value=value)
                     )
                 else:
-                    await conn.execute(insert(schema.tags).values(meeting_id=meeting_id, key=key, value=value))
+                    await conn.execute(
+                        insert(schema.tags).values(meeting_id=meeting_id, key=key, value=value)
+                    )
                     current.add(key)
         return True
 
     async def remove_tags(self, meeting_id: str, keys: Sequence[str]) -> None:
         c = schema.tags.c
         async with self._write() as conn:
-            await conn.execute(delete(schema.tags).where(and_(c.meeting_id == meeting_id, c.key.in_(list(keys)))))
+            await conn.execute(
+                delete(schema.tags).where(and_(c.meeting_id == meeting_id, c.key.in_(list(keys))))
+            )
 
     # -- transcription state --------------------------------------------------------------------
 

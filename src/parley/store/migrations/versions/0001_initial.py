@@ -38,7 +38,10 @@ def upgrade() -> None:
         "attendees",
         sa.Column("attendee_id", sa.String(36), primary_key=True),
         sa.Column(
-            "meeting_id", sa.String(36), sa.ForeignKey("meetings.meeting_id", ondelete="CASCADE"), nullable=False
+            "meeting_id",
+            sa.String(36),
+            sa.ForeignKey("meetings.meeting_id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("external_user_id", sa.String(64), nullable=False),
         sa.Column("external_user_key", sa.String(64), nullable=False),
@@ -51,7 +54,10 @@ def upgrade() -> None:
     op.create_table(
         "tags",
         sa.Column(
-            "meeting_id", sa.String(36), sa.ForeignKey("meetings.meeting_id", ondelete="CASCADE"), primary_key=True
+            "meeting_id",
+            sa.String(36),
+            sa.ForeignKey("meetings.meeting_id", ondelete="CASCADE"),
+            primary_key=True,
         ),
         sa.Column("key", sa.String(128), primary_key=True),
         sa.Column("value", sa.String(256), nullable=False),
@@ -59,7 +65,10 @@ def upgrade() -> None:
     op.create_table(
         "transcriptions",
         sa.Column(
-            "meeting_id", sa.String(36), sa.ForeignKey("meetings.meeting_id", ondelete="CASCADE"), primary_key=True
+            "meeting_id",
+            sa.String(36),
+            sa.ForeignKey("meetings.meeting_id", ondelete="CASCADE"),
+            primary_key=True,
         ),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("configuration", sa.JSON, nullable=False),

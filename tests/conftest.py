@@ -1,0 +1,38 @@
+"""Shared fixtures: a real parley server process per test module, and boto3 clients for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.server import ServerProcess, write_credentials
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("parley")
+    proc = ServerProcess(data_dir=root / "data", credentials=write_credentials(root / "credentials")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def chime(server: ServerProcess) -> Any:
+    return server.client("alice")
+
+
+@pytest.fixture(scope="module")
+def chime_other_account(server: ServerProcess) -> Any:
+    return server.client("bob")
+
+
+@pytest.fixture
+def meeting(chime: Any) -> dict[str, Any]:
+    return chime.create_meeting(MediaRegion="us-east-1", ExternalMeetingId="fixture-meeting")["Meeting"]
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,120 @@
+"""Run the real parley server as a separate process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ACCOUNT_A = "111122223333"
+ACCOUNT_B = "444455556666"
+IDENTITIES = {
+    "alice": ("AKIAALICE00000000001", "alice-secret-key-0000000000000000000000001", ACCOUNT_A),
+    "alex": ("AKIAALEX000000000002", "alex-secret-key-00000000000000000000000002", ACCOUNT_A),
+    "bob": ("AKIABOB0000000000003", "bob-secret-key-000000000000000000000000003", ACCOUNT_B),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_credentials(path: Path) -> Path:
+    lines = []
+    for name, (key, secret, account) in IDENTITIES.items():
+        lines += [
+            f"[{name}]",
+            f"aws_access_key_id = {key}",
+            f"aws_secret_access_key = {secret}",
+            f"account_id = {account}",
+            "",
+        ]
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class ServerProcess:
+    data_dir: Path
+    credentials: Path
+    extra_args: Sequence[str] = ()
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        cmd = [
+            sys.executable, "-m", "parley", "serve",
+            "--port", str(self.port),
+            "--data-dir", str(self.data_dir),
+            "--credentials", str(self.credentials),
+            *self.extra_args,
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/ping", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def client(
+        self,
+        identity: str = "alice",
+        service: str = "chime-sdk-meetings",
+        region: str = "us-east-1",
+        **kw: Any,
+    ) -> Any:
+        key, secret, _account = IDENTITIES[identity]
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            config=Config(retries={"total_max_attempts": 1}, **kw),
+        )
