@@ -8,18 +8,25 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from parley.api.dispatch import meeting_handlers
 from parley.api.endpoint import RestJsonEndpoint
+from parley.api.transcripts import TranscriptExport
 from parley.auth import SigV4Verifier
+from parley.bus import EventBus, create_bus
 from parley.config import Settings
 from parley.credentials import CredentialStore
+from parley.live.runtime import LiveRuntime
+from parley.live.speech import SpeechService
 from parley.meetings.service import MeetingService
 from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
 from parley.store import Store
+from parley.ws.audio import AudioSocket
+from parley.ws.subscribe import EventSubscriptionSocket
 
 
 @dataclass
@@ -29,44 +36,74 @@ class Components:
     settings: Settings
     credentials: CredentialStore
     store: Store
+    bus: EventBus
     meetings: MeetingService
+    live: LiveRuntime
 
 
 def create_app(settings: Settings, credentials: CredentialStore) -> Starlette:
     service_model = load_service_model(*CHIME_SDK_MEETINGS)
-    router = Router(service_model)
     verifier = SigV4Verifier(credentials, services=("chime",))
     store = Store.for_data_dir(
         settings.data_dir, settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    meetings = MeetingService(store, settings.limits)
+    bus = create_bus(settings.redis_url)
+    meetings = MeetingService(store, settings.limits, transcript_retention_s=settings.transcript_retention_s)
+    speech = SpeechService(settings.data_dir, settings.speech)
+    live = LiveRuntime(store=store, bus=bus, meetings=meetings, speech=speech, settings=settings.live)
+    meetings.observers.append(live)
     endpoint = RestJsonEndpoint(
         service=service_model,
-        router=router,
+        router=Router(service_model),
         handlers=meeting_handlers(meetings),
         verifier=verifier,
         public_url=settings.public_url,
         max_body_bytes=settings.max_body_bytes,
     )
+    export = TranscriptExport(service_model, verifier, store)
+    audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)
+    events_socket = EventSubscriptionSocket(live, verifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await store.open()
-        app.state.components = Components(settings, credentials, store, meetings)
+        await bus.start()
+        await live.start()
+        app.state.components = Components(settings, credentials, store, bus, meetings, live)
         try:
             yield
         finally:
+            await live.close()
+            await bus.close()
+            await speech.close()
             await store.close()
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def api(request: Request) -> object:
+    async def api(request: Request) -> Response:
         return await endpoint(request)
+
+    async def transcript(request: Request) -> Response:
+        return await export(request)
+
+    async def calls(websocket: WebSocket) -> None:
+        await audio_socket(websocket)
+
+    async def events(websocket: WebSocket) -> None:
+        await events_socket(websocket)
+
+    async def signaling(websocket: WebSocket) -> None:
+        # Reserved for Chime SDK signaling (MediaPlacement.SignalingUrl); not served by this release.
+        await websocket.close(code=1008)
 
     routes = [
         Route("/ping", health, methods=["GET"]),
+        WebSocketRoute("/calls/{meeting_id}", calls),
+        WebSocketRoute("/control/{meeting_id}", signaling),
+        WebSocketRoute("/meetings/{meeting_id}/events", events),
+        Route("/meetings/{meeting_id}/transcript", transcript, methods=["GET"]),
         Route("/{path:path}", api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

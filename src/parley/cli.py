@@ -10,6 +10,8 @@ from pathlib import Path
 
 from parley.config import Settings
 from parley.credentials import CredentialsError, CredentialStore, usage_text
+from parley.live.runtime import LiveSettings
+from parley.live.speech import SpeechSettings
 from parley.meetings.service import Limits
 
 
@@ -36,6 +38,30 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--max-attendees", type=int, default=250, help="attendees per meeting (MaxCount can lower it)"
     )
     p.add_argument("--max-transcriptions", type=int, default=250, help="transcribing meetings per account")
+    p.add_argument("--redis-url", help="Redis URL for the event bus shared by several parley processes")
+    p.add_argument(
+        "--model", type=Path, help="a local CTranslate2 Whisper model directory (default: bundled base)"
+    )
+    p.add_argument(
+        "--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where the speech model runs"
+    )
+    p.add_argument(
+        "--lazy-model", action="store_true", help="load the speech model on first use, not at start"
+    )
+    p.add_argument("--speech-workers", type=int, default=1, help="speech inference worker threads")
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=300.0,
+        help="end a meeting with no attendee connected this long (s)",
+    )
+    p.add_argument(
+        "--max-duration", type=float, default=86400.0, help="end a meeting this long after creation (s)"
+    )
+    p.add_argument("--reap-interval", type=float, default=15.0, help="how often auto-end is checked (s)")
+    p.add_argument(
+        "--transcript-retention", type=float, default=0.0, help="keep transcripts of deleted meetings (s)"
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -48,6 +74,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         public_url=args.public_url,
         sqlite_synchronous=args.sqlite_synchronous,
+        redis_url=args.redis_url,
+        speech=SpeechSettings(
+            model_path=args.model,
+            device=args.device,
+            workers=args.speech_workers,
+            preload=not args.lazy_model,
+        ),
+        live=LiveSettings(
+            idle_timeout_s=args.idle_timeout, max_duration_s=args.max_duration, reap_interval_s=args.reap_interval
+        ),
+        transcript_retention_s=args.transcript_retention,
         limits=Limits(
             max_active_meetings=args.max_active_meetings,
             max_attendees=args.max_attendees,
@@ -97,6 +134,7 @@ def serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="warning" if args.log_level == "info" else args.log_level,
         access_log=False,
+        ws_max_size=1 << 20,
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.live.runtime import LiveSettings
+from parley.live.speech import SpeechSettings
 from parley.meetings.service import Limits
 
 
@@ -19,6 +21,11 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     max_body_bytes: int = 1 << 20
     limits: Limits = field(default_factory=Limits)
+    redis_url: str | None = None
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
+    transcript_retention_s: float = 0.0
+    max_audio_frame_bytes: int = 256 * 1024
 
     @property
     def credentials_path(self) -> Path:

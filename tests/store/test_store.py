@@ -157,3 +157,43 @@ async def test_reopen_keeps_data_and_migrations_are_idempotent(store_url: str) -
         assert (await second.get_attendee_by_token(f"token-{m.meeting_id}-1")) is not None
     finally:
         await second.close()
+
+
+async def test_transcripts_go_with_the_meeting_unless_retained(store: Store) -> None:
+    kept, dropped = _meeting(1), _meeting(2)
+    for m in (kept, dropped):
+        await store.create_meeting(m, [], [], max_active=10)
+        for n in range(2):
+            await store.add_transcript_result(
+                meeting_id=m.meeting_id, account_id=ACCOUNT, attendee_id="a", result_id=f"r{n}",
+                start_time_ms=1000 * n, end_time_ms=1000 * n + 500, meeting_started_ms=0, result={"n": n},
+            )  # fmt: skip
+    assert await store.transcript(ACCOUNT, kept.meeting_id) == (0, [{"n": 0}, {"n": 1}])
+    assert await store.transcript("999999999999", kept.meeting_id) is None
+    now = time.time()
+    await store.delete_meeting(ACCOUNT, kept.meeting_id, keep_transcript_until=now + 60)
+    await store.delete_meeting(ACCOUNT, dropped.meeting_id)
+    assert await store.transcript(ACCOUNT, dropped.meeting_id) is None
+    assert await store.transcript(ACCOUNT, kept.meeting_id) == (0, [{"n": 0}, {"n": 1}])
+    assert await store.purge_expired_transcripts(now + 30) == 0
+    assert await store.purge_expired_transcripts(now + 61) == 2
+    assert await store.transcript(ACCOUNT, kept.meeting_id) is None
+
+
+async def test_presence_drives_auto_end(store: Store) -> None:
+    m1, m2 = _meeting(1), _meeting(2)
+    for m in (m1, m2):
+        await store.create_meeting(m, [], [], max_active=10)
+    assert await store.add_connection("c1", m1.meeting_id, "a", "node-1")
+    assert not await store.add_connection("c2", "00000000-0000-4000-8000-999999999999", "a", "node-1")
+    now = time.time()
+    due = await store.meetings_to_end(idle_before=now + 1, created_before=now - 100, fresh_after=now - 90)
+    assert [m.meeting_id for m in due] == [m2.meeting_id]
+    assert await store.connection_nodes(m1.meeting_id, now - 90) == {"node-1"}
+    await store.remove_connection("c1")
+    due = await store.meetings_to_end(idle_before=now + 1, created_before=now - 100, fresh_after=now - 90)
+    assert {m.meeting_id for m in due} == {m1.meeting_id, m2.meeting_id}
+    due = await store.meetings_to_end(idle_before=now - 10, created_before=now - 100, fresh_after=now - 90)
+    assert due == []
+    due = await store.meetings_to_end(idle_before=now - 10, created_before=now + 1, fresh_after=now - 90)
+    assert len(due) == 2

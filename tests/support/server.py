@@ -52,6 +52,7 @@ class ServerProcess:
     data_dir: Path
     credentials: Path
     extra_args: Sequence[str] = ()
+    lazy_model: bool = True  # API-only tests never need the speech model
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -69,6 +70,7 @@ class ServerProcess:
             "--port", str(self.port),
             "--data-dir", str(self.data_dir),
             "--credentials", str(self.credentials),
+            *(["--lazy-model"] if self.lazy_model else []),
             *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -52,8 +52,11 @@ class Limits:
 
 
 class MeetingObserver(Protocol):
-    async def meeting_deleted(self, meeting: Meeting) -> None: ...
+    """What the live side hears from the API (on whichever node took the call)."""
+
+    async def meeting_deleted(self, meeting: Meeting, transcription: TranscriptionState | None) -> None: ...
     async def attendee_deleted(self, attendee: Attendee) -> None: ...
+    async def capabilities_changed(self, meeting_id: str) -> None: ...
     async def transcription_changed(self, meeting: Meeting, state: TranscriptionState) -> None: ...
 
 
@@ -90,9 +93,16 @@ def _attendee_limit(features: dict[str, Any] | None) -> int | None:
 
 
 class MeetingService:
-    def __init__(self, store: Store, limits: Limits | None = None, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        limits: Limits | None = None,
+        clock: Any = time.time,
+        transcript_retention_s: float = 0.0,
+    ) -> None:
         self.store = store
         self.limits = limits or Limits()
+        self.transcript_retention_s = transcript_retention_s
         self.clock = clock
         self.observers: list[MeetingObserver] = []
 
@@ -282,10 +292,20 @@ class MeetingService:
 
     async def delete_meeting(self, caller: Caller, params: dict[str, Any]) -> None:
         meeting = await self._meeting(caller, params["MeetingId"])
-        if not await self.store.delete_meeting(caller.account_id, meeting.meeting_id):
+        if not await self.end_meeting(meeting):
             raise not_found(f"Meeting <{params['MeetingId']}> not found")
+
+    async def end_meeting(self, meeting: Meeting) -> bool:
+        """Delete a meeting (DeleteMeeting or auto-end): attendees, tokens and state go; observers hear it."""
+        transcription = await self.store.get_transcription(meeting.meeting_id)
+        keep = self.clock() + self.transcript_retention_s if self.transcript_retention_s > 0 else None
+        if not await self.store.delete_meeting(
+            meeting.account_id, meeting.meeting_id, keep_transcript_until=keep
+        ):
+            return False
         for observer in self.observers:
-            await observer.meeting_deleted(meeting)
+            await observer.meeting_deleted(meeting, transcription)
+        return True
 
     # -- attendees ------------------------------------------------------------------------------
 
@@ -356,6 +376,8 @@ class MeetingService:
         await self.store.update_capabilities(
             meeting.meeting_id, dict(params["Capabilities"]), only=attendee.attendee_id
         )
+        for observer in self.observers:
+            await observer.capabilities_changed(meeting.meeting_id)
         updated = await self._attendee(meeting, attendee.attendee_id)
         return {"Attendee": self.attendee_shape(updated, with_token=False)}
 

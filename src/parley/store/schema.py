@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -39,6 +40,7 @@ meetings = Table(
     Column("primary_meeting_id", String(64)),
     Column("tenant_ids", JSON),
     Column("network_type", String(16)),
+    Column("last_seen_at", Float),
     UniqueConstraint("account_id", "client_request_token", name="uq_meetings_account_token"),
     Index("ix_meetings_account", "account_id"),
 )
@@ -76,4 +78,34 @@ transcriptions = Table(
     Column("updated_at", Float, nullable=False),
     Column("stopped_at", Float),
     Column("extra", JSON),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("connection_id", String(36), primary_key=True),
+    Column("meeting_id", String(36), ForeignKey("meetings.meeting_id", ondelete="CASCADE"), nullable=False),
+    Column("attendee_id", String(36), nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("connected_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+    Index("ix_connections_meeting", "meeting_id"),
+    Index("ix_connections_node", "node_id"),
+)
+
+# Final results only. No foreign key: a configured retention keeps them after their meeting is deleted.
+transcript_results = Table(
+    "transcript_results",
+    metadata,
+    Column("meeting_id", String(36), primary_key=True),
+    Column("result_id", String(64), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("attendee_id", String(36), nullable=False),
+    Column("start_time_ms", BigInteger, nullable=False),
+    Column("end_time_ms", BigInteger, nullable=False),
+    Column("meeting_started_ms", BigInteger, nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("expires_at", Float),
+    Index("ix_transcript_results_order", "meeting_id", "start_time_ms"),
+    Index("ix_transcript_results_expiry", "expires_at"),
 )

@@ -1,28 +1,33 @@
-"""The SQL store: SQLite (default, in the data dir) or PostgreSQL, through SQLAlchemy 2 async.
+"""The SQL store: SQLite (default, in the data dir) or PostgreSQL, through SQLAlchemy 2.
 
-Write transactions that check a limit before inserting (active meetings per account, attendees
-per meeting) must be atomic. On PostgreSQL a row lock on the account or meeting serializes them;
-SQLite has one writer anyway, so writes there are serialized in-process with a lock and
-``BEGIN IMMEDIATE`` (no upgrade deadlocks). SQLite runs in WAL mode with ``synchronous=NORMAL``:
-a committed write survives a process crash or ``kill -9`` (``--sqlite-synchronous full`` also
-survives power loss, at the cost of an fsync per commit).
+Every store call is one synchronous function over a SQLAlchemy ``Connection``, run in one hop: for SQLite on
+a small thread pool (one dedicated writer thread, so writes are serialized without locks and each call costs
+one thread hop rather than one per statement, as aiosqlite would), for PostgreSQL through asyncpg with
+``AsyncConnection.run_sync``. Write transactions that check a limit before inserting (active meetings per
+account, attendees per meeting) are atomic: PostgreSQL takes a row lock on the account or meeting; SQLite has
+the single writer and ``BEGIN IMMEDIATE``. SQLite runs in WAL mode with ``synchronous=NORMAL``: a committed
+write survives a process crash or ``kill -9`` (``--sqlite-synchronous FULL`` also survives power loss, at the
+cost of an fsync per commit).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, event, func, insert, or_, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import and_, bindparam, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from parley.store import schema
 from parley.store.records import Attendee, Meeting, TranscriptionState
+
+T = TypeVar("T")
 
 
 class LimitReached(Exception):
@@ -34,13 +39,13 @@ class Conflict(Exception):
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept plain ``postgresql://`` / ``sqlite:///`` URLs and pick the async drivers."""
+    """Accept plain ``postgresql://`` / ``sqlite:///`` URLs and pick the drivers parley uses."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "postgresql" and parsed.drivername != "postgresql+asyncpg":
         parsed = parsed.set(drivername="postgresql+asyncpg")
-    elif backend == "sqlite" and parsed.drivername != "sqlite+aiosqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend == "sqlite" and parsed.drivername != "sqlite+pysqlite":
+        parsed = parsed.set(drivername="sqlite+pysqlite")
     return parsed.render_as_string(hide_password=False)
 
 
@@ -118,34 +123,55 @@ def _attendee_values(a: Attendee) -> dict[str, Any]:
     }
 
 
+M, A, TG, TR, C, TX = (
+    schema.meetings.c,
+    schema.attendees.c,
+    schema.tags.c,
+    schema.transcriptions.c,
+    schema.connections.c,
+    schema.transcript_results.c,
+)
+
+# Hot statements, built once (SQLAlchemy then reuses their compiled form).
+Q_MEETING = select(schema.meetings).where(M.meeting_id == bindparam("mid"), M.account_id == bindparam("acct"))
+Q_MEETING_ANY = select(schema.meetings).where(M.meeting_id == bindparam("mid"))
+Q_ATTENDEE = select(schema.attendees).where(
+    A.meeting_id == bindparam("mid"), A.attendee_id == bindparam("aid")
+)
+Q_ATTENDEE_BY_TOKEN = select(schema.attendees).where(A.join_token == bindparam("token"))
+Q_COUNT_ATTENDEES = select(func.count()).select_from(schema.attendees).where(A.meeting_id == bindparam("mid"))
+Q_TRANSCRIPTION = select(schema.transcriptions).where(TR.meeting_id == bindparam("mid"))
+Q_COUNT_ACTIVE_MEETINGS = (
+    select(func.count()).select_from(schema.meetings).where(M.account_id == bindparam("acct"))
+)
+
+
 class Store:
-    """Async access to parley's tables. Construct, ``await open()``, and ``await close()``."""
+    """Access to parley's tables. Construct, ``await open()``, and ``await close()``."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.url = normalize_database_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        self._engine: AsyncEngine | None = None
         self._sqlite_synchronous = sqlite_synchronous.upper()
+        self._sync_engine: Engine | None = None
+        self._async_engine: AsyncEngine | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, database_url: str | None = None, **kwargs: Any) -> Store:
         if database_url:
             return cls(database_url, **kwargs)
-        return cls(f"sqlite+aiosqlite:///{(data_dir / 'parley.db').resolve()}", **kwargs)
-
-    @property
-    def engine(self) -> AsyncEngine:
-        if self._engine is None:
-            raise RuntimeError("Store is not open")
-        return self._engine
+        return cls(f"sqlite:///{(data_dir / 'parley.db').resolve()}", **kwargs)
 
     async def open(self) -> None:
+        from parley.store.migrate import upgrade
+
         if self.is_sqlite:
-            engine = create_async_engine(self.url, pool_size=4, max_overflow=4)
+            engine = create_engine(self.url, pool_size=4, max_overflow=0)
             synchronous = self._sqlite_synchronous
 
-            @event.listens_for(engine.sync_engine, "connect")
+            @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 # Autocommit at the driver level; SQLAlchemy emits BEGIN itself (see 'begin' below).
                 dbapi_conn.isolation_level = None
@@ -156,41 +182,59 @@ class Store:
                 cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
 
-            @event.listens_for(engine.sync_engine, "begin")
+            @event.listens_for(engine, "begin")
             def _begin(conn: Any) -> None:
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
-        else:
-            engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        self._engine = engine
-        from parley.store.migrate import upgrade
 
-        async with engine.connect() as conn:
-            await conn.run_sync(upgrade)
-            await conn.commit()
+            self._sync_engine = engine
+            self._reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-read")
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-write")
+            await self._write(upgrade)
+        else:
+            self._async_engine = create_async_engine(
+                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+            )
+            async with self._async_engine.connect() as conn:
+                await conn.run_sync(upgrade)
+                await conn.commit()
 
     async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+            self._async_engine = None
+        if self._sync_engine is not None:
+            for pool in (self._reader, self._writer):
+                if pool is not None:
+                    pool.shutdown(wait=True)
+            self._sync_engine.dispose()
+            self._sync_engine = None
 
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            yield conn
+    def _run_sqlite(self, fn: Callable[[Connection], T], write: bool) -> T:
+        assert self._sync_engine is not None, "Store is not open"
+        with self._sync_engine.connect() as conn:
+            if write:
+                conn.info["write"] = True
+            try:
+                with conn.begin():
+                    return fn(conn)
+            finally:
+                conn.info.pop("write", None)
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is not None:
-            async with self._write_lock, self.engine.connect() as conn:
-                conn.sync_connection.info["write"] = True  # type: ignore[union-attr]
-                try:
-                    async with conn.begin():
-                        yield conn
-                finally:
-                    conn.sync_connection.info.pop("write", None)  # type: ignore[union-attr]
-        else:
-            async with self.engine.begin() as conn:
-                yield conn
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        if self.is_sqlite:
+            return await asyncio.get_running_loop().run_in_executor(self._reader, self._run_sqlite, fn, False)
+        if self._async_engine is None:
+            raise RuntimeError("Store is not open")
+        async with self._async_engine.connect() as conn:
+            return await conn.run_sync(fn)
+
+    async def _write(self, fn: Callable[[Connection], T]) -> T:
+        if self.is_sqlite:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, self._run_sqlite, fn, True)
+        if self._async_engine is None:
+            raise RuntimeError("Store is not open")
+        async with self._async_engine.begin() as conn:
+            return await conn.run_sync(fn)
 
     # -- meetings -------------------------------------------------------------------------------
 
@@ -205,93 +249,86 @@ class Store:
 
         Raises ``Conflict`` when the account already used the client request token.
         """
-        try:
-            async with self._write() as conn:
-                if not self.is_sqlite:
-                    await conn.execute(_pg_upsert_account(meeting.account_id))
-                    await conn.execute(
-                        select(schema.accounts.c.account_id)
-                        .where(schema.accounts.c.account_id == meeting.account_id)
-                        .with_for_update()
-                    )
-                active = await conn.scalar(
-                    select(func.count())
-                    .select_from(schema.meetings)
-                    .where(schema.meetings.c.account_id == meeting.account_id)
+        postgres = not self.is_sqlite
+
+        def op(conn: Connection) -> None:
+            if postgres:
+                conn.execute(_pg_upsert_account(meeting.account_id))
+                conn.execute(
+                    select(schema.accounts.c.account_id)
+                    .where(schema.accounts.c.account_id == meeting.account_id)
+                    .with_for_update()
                 )
-                if (active or 0) >= max_active:
-                    raise LimitReached(f"The account has reached its limit of {max_active} active meetings")
-                await conn.execute(insert(schema.meetings).values(**_meeting_values(meeting)))
-                if attendees:
-                    await conn.execute(insert(schema.attendees), [_attendee_values(a) for a in attendees])
-                if tags:
-                    await conn.execute(
-                        insert(schema.tags),
-                        [{"meeting_id": meeting.meeting_id, "key": k, "value": v} for k, v in tags],
-                    )
+            active = conn.execute(Q_COUNT_ACTIVE_MEETINGS, {"acct": meeting.account_id}).scalar() or 0
+            if active >= max_active:
+                raise LimitReached(f"The account has reached its limit of {max_active} active meetings")
+            conn.execute(insert(schema.meetings).values(**_meeting_values(meeting)))
+            if attendees:
+                conn.execute(insert(schema.attendees), [_attendee_values(a) for a in attendees])
+            if tags:
+                conn.execute(
+                    insert(schema.tags),
+                    [{"meeting_id": meeting.meeting_id, "key": k, "value": v} for k, v in tags],
+                )
+
+        try:
+            await self._write(op)
         except IntegrityError as exc:
             raise Conflict(str(exc.orig)) from None
         return meeting
 
     async def get_meeting(self, account_id: str, meeting_id: str) -> Meeting | None:
-        async with self._read() as conn:
-            row = (
-                await conn.execute(
-                    select(schema.meetings).where(
-                        and_(
-                            schema.meetings.c.meeting_id == meeting_id,
-                            schema.meetings.c.account_id == account_id,
-                        )
-                    )
-                )
-            ).first()
-        return _meeting(row) if row else None
+        def op(conn: Connection) -> Meeting | None:
+            row = conn.execute(Q_MEETING, {"mid": meeting_id, "acct": account_id}).first()
+            return _meeting(row) if row else None
+
+        return await self._read(op)
 
     async def get_meeting_any_account(self, meeting_id: str) -> Meeting | None:
-        async with self._read() as conn:
-            row = (
-                await conn.execute(select(schema.meetings).where(schema.meetings.c.meeting_id == meeting_id))
-            ).first()
-        return _meeting(row) if row else None
+        def op(conn: Connection) -> Meeting | None:
+            row = conn.execute(Q_MEETING_ANY, {"mid": meeting_id}).first()
+            return _meeting(row) if row else None
+
+        return await self._read(op)
 
     async def find_meeting_by_token(self, account_id: str, token: str) -> Meeting | None:
-        async with self._read() as conn:
-            row = (
-                await conn.execute(
-                    select(schema.meetings).where(
-                        and_(
-                            schema.meetings.c.account_id == account_id,
-                            schema.meetings.c.client_request_token == token,
-                        )
-                    )
-                )
-            ).first()
-        return _meeting(row) if row else None
+        def op(conn: Connection) -> Meeting | None:
+            q = select(schema.meetings).where(M.account_id == account_id, M.client_request_token == token)
+            row = conn.execute(q).first()
+            return _meeting(row) if row else None
+
+        return await self._read(op)
 
     async def list_meetings(self, account_id: str) -> list[Meeting]:
-        async with self._read() as conn:
-            rows = await conn.execute(
-                select(schema.meetings)
-                .where(schema.meetings.c.account_id == account_id)
-                .order_by(schema.meetings.c.created_at)
+        def op(conn: Connection) -> list[Meeting]:
+            q = select(schema.meetings).where(M.account_id == account_id).order_by(M.created_at)
+            return [_meeting(r) for r in conn.execute(q)]
+
+        return await self._read(op)
+
+    async def delete_meeting(
+        self, account_id: str, meeting_id: str, *, keep_transcript_until: float | None = None
+    ) -> bool:
+        """Delete a meeting with its attendees, tags, state and presence; its stored transcript goes too,
+        unless ``keep_transcript_until`` (a retention deadline) keeps it until then."""
+
+        def op(conn: Connection) -> bool:
+            result = conn.execute(
+                delete(schema.meetings).where(M.meeting_id == meeting_id, M.account_id == account_id)
             )
-            return [_meeting(r) for r in rows]
-
-    async def list_all_meetings(self) -> list[Meeting]:
-        async with self._read() as conn:
-            rows = await conn.execute(select(schema.meetings).order_by(schema.meetings.c.created_at))
-            return [_meeting(r) for r in rows]
-
-    async def delete_meeting(self, account_id: str, meeting_id: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(schema.meetings).where(
-                    and_(
-                        schema.meetings.c.meeting_id == meeting_id, schema.meetings.c.account_id == account_id
-                    )
+            if not result.rowcount:
+                return False
+            if keep_transcript_until is None:
+                conn.execute(delete(schema.transcript_results).where(TX.meeting_id == meeting_id))
+            else:
+                conn.execute(
+                    update(schema.transcript_results)
+                    .where(TX.meeting_id == meeting_id)
+                    .values(expires_at=keep_transcript_until)
                 )
-            )
-        return bool(result.rowcount)
+            return True
+
+        return await self._write(op)
 
     # -- attendees ------------------------------------------------------------------------------
 
@@ -303,30 +340,20 @@ class Store:
         Returns, per candidate, the stored attendee (the existing one for a repeated external user
         id) or ``LimitReached``; ``None`` when the meeting does not exist.
         """
-        async with self._write() as conn:
-            q = select(schema.meetings.c.meeting_id).where(schema.meetings.c.meeting_id == meeting_id)
-            if not self.is_sqlite:
+        postgres = not self.is_sqlite
+
+        def op(conn: Connection) -> list[Attendee | LimitReached] | None:
+            q = select(M.meeting_id).where(M.meeting_id == meeting_id)
+            if postgres:
                 q = q.with_for_update()
-            if (await conn.execute(q)).first() is None:
+            if conn.execute(q).first() is None:
                 return None
-            count = (
-                await conn.scalar(
-                    select(func.count())
-                    .select_from(schema.attendees)
-                    .where(schema.attendees.c.meeting_id == meeting_id)
-                )
-                or 0
-            )
+            count = conn.execute(Q_COUNT_ATTENDEES, {"mid": meeting_id}).scalar() or 0
             keys = [a.external_user_id.lower() for a in candidates]
             existing = {
                 row.external_user_key: _attendee(row)
-                for row in await conn.execute(
-                    select(schema.attendees).where(
-                        and_(
-                            schema.attendees.c.meeting_id == meeting_id,
-                            schema.attendees.c.external_user_key.in_(keys),
-                        )
-                    )
+                for row in conn.execute(
+                    select(schema.attendees).where(A.meeting_id == meeting_id, A.external_user_key.in_(keys))
                 )
             }
             out: list[Attendee | LimitReached] = []
@@ -343,51 +370,46 @@ class Store:
                 new_rows.append(_attendee_values(candidate))
                 out.append(candidate)
             if new_rows:
-                await conn.execute(insert(schema.attendees), new_rows)
-        return out
+                conn.execute(insert(schema.attendees), new_rows)
+            return out
+
+        return await self._write(op)
 
     async def get_attendee(self, meeting_id: str, attendee_id: str) -> Attendee | None:
-        async with self._read() as conn:
-            row = (
-                await conn.execute(
-                    select(schema.attendees).where(
-                        and_(
-                            schema.attendees.c.meeting_id == meeting_id,
-                            schema.attendees.c.attendee_id == attendee_id,
-                        )
-                    )
-                )
-            ).first()
-        return _attendee(row) if row else None
+        def op(conn: Connection) -> Attendee | None:
+            row = conn.execute(Q_ATTENDEE, {"mid": meeting_id, "aid": attendee_id}).first()
+            return _attendee(row) if row else None
+
+        return await self._read(op)
 
     async def get_attendee_by_token(self, join_token: str) -> Attendee | None:
-        async with self._read() as conn:
-            row = (
-                await conn.execute(
-                    select(schema.attendees).where(schema.attendees.c.join_token == join_token)
-                )
-            ).first()
-        return _attendee(row) if row else None
+        def op(conn: Connection) -> Attendee | None:
+            row = conn.execute(Q_ATTENDEE_BY_TOKEN, {"token": join_token}).first()
+            return _attendee(row) if row else None
+
+        return await self._read(op)
 
     async def list_attendees(
         self, meeting_id: str, after: tuple[float, str] | None, limit: int
     ) -> list[Attendee]:
-        c = schema.attendees.c
-        q = select(schema.attendees).where(c.meeting_id == meeting_id)
-        if after is not None:
-            ts, aid = after
-            q = q.where(or_(c.created_at > ts, and_(c.created_at == ts, c.attendee_id > aid)))
-        q = q.order_by(c.created_at, c.attendee_id).limit(limit)
-        async with self._read() as conn:
-            return [_attendee(r) for r in await conn.execute(q)]
+        def op(conn: Connection) -> list[Attendee]:
+            q = select(schema.attendees).where(A.meeting_id == meeting_id)
+            if after is not None:
+                ts, aid = after
+                q = q.where(or_(A.created_at > ts, and_(A.created_at == ts, A.attendee_id > aid)))
+            q = q.order_by(A.created_at, A.attendee_id).limit(limit)
+            return [_attendee(r) for r in conn.execute(q)]
+
+        return await self._read(op)
 
     async def delete_attendee(self, meeting_id: str, attendee_id: str) -> bool:
-        c = schema.attendees.c
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(schema.attendees).where(and_(c.meeting_id == meeting_id, c.attendee_id == attendee_id))
+        def op(conn: Connection) -> bool:
+            result = conn.execute(
+                delete(schema.attendees).where(A.meeting_id == meeting_id, A.attendee_id == attendee_id)
             )
-        return bool(result.rowcount)
+            return bool(result.rowcount)
+
+        return await self._write(op)
 
     async def update_capabilities(
         self,
@@ -397,75 +419,71 @@ class Store:
         only: str | None = None,
         exclude: Sequence[str] = (),
     ) -> int:
-        c = schema.attendees.c
-        q = update(schema.attendees).where(c.meeting_id == meeting_id)
-        if only is not None:
-            q = q.where(c.attendee_id == only)
-        if exclude:
-            q = q.where(c.attendee_id.not_in(list(exclude)))
-        async with self._write() as conn:
-            result = await conn.execute(q.values(capabilities=capabilities))
-        return int(result.rowcount or 0)
+        def op(conn: Connection) -> int:
+            q = update(schema.attendees).where(A.meeting_id == meeting_id)
+            if only is not None:
+                q = q.where(A.attendee_id == only)
+            if exclude:
+                q = q.where(A.attendee_id.not_in(list(exclude)))
+            return int(conn.execute(q.values(capabilities=capabilities)).rowcount or 0)
+
+        return await self._write(op)
 
     # -- tags -----------------------------------------------------------------------------------
 
     async def list_tags(self, meeting_id: str) -> list[tuple[str, str]]:
-        async with self._read() as conn:
-            rows = await conn.execute(
-                select(schema.tags.c.key, schema.tags.c.value)
-                .where(schema.tags.c.meeting_id == meeting_id)
-                .order_by(schema.tags.c.key)
-            )
-            return [(r.key, r.value) for r in rows]
+        def op(conn: Connection) -> list[tuple[str, str]]:
+            q = select(TG.key, TG.value).where(TG.meeting_id == meeting_id).order_by(TG.key)
+            return [(r.key, r.value) for r in conn.execute(q)]
+
+        return await self._read(op)
 
     async def put_tags(self, meeting_id: str, tags: Sequence[tuple[str, str]], max_tags: int) -> bool:
         """Upsert tags; returns False (and changes nothing) if the result would exceed ``max_tags``."""
-        c = schema.tags.c
-        async with self._write() as conn:
-            current = {r.key for r in await conn.execute(select(c.key).where(c.meeting_id == meeting_id))}
+
+        def op(conn: Connection) -> bool:
+            current = {r.key for r in conn.execute(select(TG.key).where(TG.meeting_id == meeting_id))}
             if len(current | {k for k, _ in tags}) > max_tags:
                 return False
             for key, value in tags:
                 if key in current:
-                    await conn.execute(
+                    conn.execute(
                         update(schema.tags)
-                        .where(and_(c.meeting_id == meeting_id, c.key == key))
+                        .where(TG.meeting_id == meeting_id, TG.key == key)
                         .values(value=value)
                     )
                 else:
-                    await conn.execute(
-                        insert(schema.tags).values(meeting_id=meeting_id, key=key, value=value)
-                    )
+                    conn.execute(insert(schema.tags).values(meeting_id=meeting_id, key=key, value=value))
                     current.add(key)
-        return True
+            return True
+
+        return await self._write(op)
 
     async def remove_tags(self, meeting_id: str, keys: Sequence[str]) -> None:
-        c = schema.tags.c
-        async with self._write() as conn:
-            await conn.execute(
-                delete(schema.tags).where(and_(c.meeting_id == meeting_id, c.key.in_(list(keys))))
-            )
+        def op(conn: Connection) -> None:
+            conn.execute(delete(schema.tags).where(TG.meeting_id == meeting_id, TG.key.in_(list(keys))))
+
+        await self._write(op)
 
     # -- transcription state --------------------------------------------------------------------
 
     async def get_transcription(self, meeting_id: str) -> TranscriptionState | None:
-        async with self._read() as conn:
-            row = (
-                await conn.execute(
-                    select(schema.transcriptions).where(schema.transcriptions.c.meeting_id == meeting_id)
-                )
-            ).first()
-        return _transcription(row) if row else None
+        def op(conn: Connection) -> TranscriptionState | None:
+            row = conn.execute(Q_TRANSCRIPTION, {"mid": meeting_id}).first()
+            return _transcription(row) if row else None
+
+        return await self._read(op)
 
     async def count_active_transcriptions(self, account_id: str) -> int:
-        t, m = schema.transcriptions.c, schema.meetings.c
-        async with self._read() as conn:
-            count = await conn.scalar(
+        def op(conn: Connection) -> int:
+            q = (
                 select(func.count())
-                .select_from(schema.transcriptions.join(schema.meetings, t.meeting_id == m.meeting_id))
-                .where(and_(m.account_id == account_id, t.status == "started"))
+                .select_from(schema.transcriptions.join(schema.meetings, TR.meeting_id == M.meeting_id))
+                .where(M.account_id == account_id, TR.status == "started")
             )
-        return int(count or 0)
+            return int(conn.execute(q).scalar() or 0)
+
+        return await self._read(op)
 
     async def save_transcription(self, state: TranscriptionState) -> None:
         values = {
@@ -478,13 +496,159 @@ class Store:
             "stopped_at": state.stopped_at,
             "extra": state.extra,
         }
-        c = schema.transcriptions.c
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(schema.transcriptions).where(c.meeting_id == state.meeting_id).values(**values)
+
+        def op(conn: Connection) -> None:
+            result = conn.execute(
+                update(schema.transcriptions).where(TR.meeting_id == state.meeting_id).values(**values)
             )
             if not result.rowcount:
-                await conn.execute(insert(schema.transcriptions).values(**values))
+                conn.execute(insert(schema.transcriptions).values(**values))
+
+        await self._write(op)
+
+    # -- presence (which node holds which attendee connection) ----------------------------------
+
+    async def add_connection(
+        self, connection_id: str, meeting_id: str, attendee_id: str, node_id: str
+    ) -> bool:
+        """Record a live connection; False if the meeting no longer exists."""
+        now = time.time()
+
+        def op(conn: Connection) -> None:
+            conn.execute(
+                insert(schema.connections).values(
+                    connection_id=connection_id,
+                    meeting_id=meeting_id,
+                    attendee_id=attendee_id,
+                    node_id=node_id,
+                    connected_at=now,
+                    heartbeat_at=now,
+                )
+            )
+            conn.execute(update(schema.meetings).where(M.meeting_id == meeting_id).values(last_seen_at=now))
+
+        try:
+            await self._write(op)
+        except IntegrityError:
+            return False
+        return True
+
+    async def remove_connection(self, connection_id: str) -> None:
+        now = time.time()
+
+        def op(conn: Connection) -> None:
+            row = conn.execute(select(C.meeting_id).where(C.connection_id == connection_id)).first()
+            conn.execute(delete(schema.connections).where(C.connection_id == connection_id))
+            if row is not None:
+                conn.execute(
+                    update(schema.meetings).where(M.meeting_id == row.meeting_id).values(last_seen_at=now)
+                )
+
+        await self._write(op)
+
+    async def heartbeat(self, node_id: str) -> None:
+        """Refresh this node's connections and the idle clock of the meetings they are in."""
+        now = time.time()
+
+        def op(conn: Connection) -> None:
+            conn.execute(update(schema.connections).where(C.node_id == node_id).values(heartbeat_at=now))
+            live = select(C.meeting_id).where(C.node_id == node_id).scalar_subquery()
+            conn.execute(update(schema.meetings).where(M.meeting_id.in_(live)).values(last_seen_at=now))
+
+        await self._write(op)
+
+    async def clear_node(self, node_id: str) -> None:
+        def op(conn: Connection) -> None:
+            conn.execute(delete(schema.connections).where(C.node_id == node_id))
+
+        await self._write(op)
+
+    async def purge_stale_connections(self, before: float) -> None:
+        def op(conn: Connection) -> None:
+            conn.execute(delete(schema.connections).where(C.heartbeat_at < before))
+
+        await self._write(op)
+
+    async def connection_nodes(self, meeting_id: str, fresh_after: float) -> set[str]:
+        def op(conn: Connection) -> set[str]:
+            q = select(C.node_id).where(C.meeting_id == meeting_id, C.heartbeat_at >= fresh_after).distinct()
+            return {r.node_id for r in conn.execute(q)}
+
+        return await self._read(op)
+
+    async def meetings_to_end(
+        self, *, idle_before: float, created_before: float, fresh_after: float
+    ) -> list[Meeting]:
+        """Meetings past their maximum age, or with no live connection and no presence since ``idle_before``."""
+
+        def op(conn: Connection) -> list[Meeting]:
+            live = select(C.meeting_id).where(C.heartbeat_at >= fresh_after)
+            idle = and_(M.meeting_id.not_in(live), func.coalesce(M.last_seen_at, M.created_at) < idle_before)
+            return [
+                _meeting(r)
+                for r in conn.execute(select(schema.meetings).where(or_(M.created_at < created_before, idle)))
+            ]
+
+        return await self._read(op)
+
+    # -- transcripts ----------------------------------------------------------------------------
+
+    async def add_transcript_result(
+        self,
+        *,
+        meeting_id: str,
+        account_id: str,
+        attendee_id: str,
+        result_id: str,
+        start_time_ms: int,
+        end_time_ms: int,
+        meeting_started_ms: int,
+        result: dict[str, Any],
+    ) -> None:
+        values = {
+            "meeting_id": meeting_id,
+            "result_id": result_id,
+            "account_id": account_id,
+            "attendee_id": attendee_id,
+            "start_time_ms": start_time_ms,
+            "end_time_ms": end_time_ms,
+            "meeting_started_ms": meeting_started_ms,
+            "result": result,
+        }
+
+        def op(conn: Connection) -> None:
+            done = conn.execute(
+                update(schema.transcript_results)
+                .where(TX.meeting_id == meeting_id, TX.result_id == result_id)
+                .values(**values)
+            )
+            if not done.rowcount:
+                conn.execute(insert(schema.transcript_results).values(**values))
+
+        await self._write(op)
+
+    async def transcript(self, account_id: str, meeting_id: str) -> tuple[int, list[dict[str, Any]]] | None:
+        """(meeting start epoch ms, results in time order) or None if nothing is stored for this account."""
+
+        def op(conn: Connection) -> list[Any]:
+            q = (
+                select(TX.result, TX.meeting_started_ms)
+                .where(TX.meeting_id == meeting_id, TX.account_id == account_id)
+                .order_by(TX.start_time_ms, TX.result_id)
+            )
+            return list(conn.execute(q))
+
+        rows = await self._read(op)
+        if not rows:
+            return None
+        return int(rows[0].meeting_started_ms), [r.result for r in rows]
+
+    async def purge_expired_transcripts(self, now: float) -> int:
+        def op(conn: Connection) -> int:
+            q = delete(schema.transcript_results).where(TX.expires_at.is_not(None), TX.expires_at < now)
+            return int(conn.execute(q).rowcount or 0)
+
+        return await self._write(op)
 
 
 def _pg_upsert_account(account_id: str) -> Any:

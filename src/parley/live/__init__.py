@@ -1,0 +1,1 @@
+"""Live meetings: attendee connections, per-meeting hubs, transcription lifecycle across nodes."""

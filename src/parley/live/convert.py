@@ -1,0 +1,114 @@
+"""From the speech core's results and the stored transcription state to Chime-shaped events."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from parley.store import TranscriptionState
+from parley.streaming.results import RecognitionResult, StreamConfig
+from parley.transcripts.events import (
+    TranscriptAlternative,
+    TranscriptionStatus,
+    TranscriptItem,
+    TranscriptLanguageWithScore,
+    TranscriptResult,
+)
+
+
+class UnsupportedConfiguration(Exception):
+    """A configuration the engine cannot honour; reported to participants as a `failed` status."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def configuration_json(configuration: dict[str, Any]) -> str:
+    """The request's TranscriptionConfiguration as a JSON string with its PascalCase keys, as Chime sends it."""
+    return json.dumps(configuration, separators=(",", ":"), sort_keys=False)
+
+
+def status_event(
+    state: TranscriptionState, status: str | None = None, message: str | None = None
+) -> TranscriptionStatus:
+    return TranscriptionStatus(
+        type=status or state.status,  # type: ignore[arg-type]
+        event_time_ms=now_ms(),
+        transcription_region=state.region,
+        transcription_configuration=configuration_json(state.configuration),
+        message=message if message is not None else state.extra.get("message"),
+    )
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+# Settings that a later parley release implements (PII, vocabularies). Until then they are refused loudly
+# rather than silently ignored.
+_NOT_YET = ("ContentIdentificationType", "ContentRedactionType", "VocabularyFilterMethod")
+
+
+def stream_config(configuration: dict[str, Any]) -> StreamConfig:
+    """Map EngineTranscribeSettings (or the medical settings) onto the speech core's StreamConfig."""
+    medical = configuration.get("EngineTranscribeMedicalSettings")
+    if medical is not None:
+        if medical.get("ContentIdentificationType"):
+            raise UnsupportedConfiguration(
+                "ContentIdentificationType PHI is not supported by this parley server yet"
+            )
+        # Transcribe Medical is US English; parley serves it with the same bundled Whisper model (docs/speech.md).
+        return StreamConfig(language_code=medical.get("LanguageCode", "en-US"))
+    s: dict[str, Any] = configuration.get("EngineTranscribeSettings") or {}
+    for key in _NOT_YET:
+        if s.get(key):
+            raise UnsupportedConfiguration(f"{key} is not supported by this parley server yet")
+    try:
+        return StreamConfig(
+            language_code=s.get("LanguageCode"),
+            identify_language=bool(s.get("IdentifyLanguage")),
+            language_options=_names(s.get("LanguageOptions")),
+            preferred_language=s.get("PreferredLanguage"),
+            enable_partial_results_stabilization=bool(s.get("EnablePartialResultsStabilization")),
+            partial_results_stability=s.get("PartialResultsStability"),
+        )
+    except ValueError as exc:
+        raise UnsupportedConfiguration(str(exc)) from None
+
+
+def transcript_result(
+    result: RecognitionResult, *, origin_ms: int, attendee_id: str, external_user_id: str, channel_id: str
+) -> TranscriptResult:
+    """Seconds from the stream's start become epoch milliseconds; every item is attributed to its speaker."""
+
+    def ms(seconds: float) -> int:
+        return origin_ms + round(seconds * 1000)
+
+    items = tuple(
+        TranscriptItem(
+            type=item.type,
+            start_time_ms=ms(item.start_s),
+            end_time_ms=ms(item.end_s),
+            attendee_id=attendee_id,
+            external_user_id=external_user_id,
+            content=item.content,
+            confidence=item.confidence,
+            stable=item.stable,
+        )
+        for item in result.items
+    )
+    return TranscriptResult(
+        result_id=result.result_id,
+        channel_id=channel_id,
+        is_partial=result.is_partial,
+        start_time_ms=ms(result.start_s),
+        end_time_ms=ms(result.end_s),
+        alternatives=(TranscriptAlternative(items=items, transcript=result.transcript),),
+        language_code=result.language_code,
+        language_identification=tuple(
+            TranscriptLanguageWithScore(language_code=code, score=score)
+            for code, score in result.language_identification
+        ),
+    )

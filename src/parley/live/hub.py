@@ -1,0 +1,244 @@
+"""A meeting as seen by one parley process: its local sessions, recognizers, and bus subscription.
+
+A hub exists while the process holds at least one connection of the meeting. It applies transcription
+changes to local attendees (and acknowledges them, so the node that took the API call can announce
+``stopped`` only after every node's final results are out), forwards the meeting's events to local
+sockets, and closes sessions when the meeting or an attendee is deleted or an attendee reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from parley.bus.base import Subscription
+from parley.live.convert import UnsupportedConfiguration, now_ms, status_event, stream_config
+from parley.live.session import AttendeeSession, CloseCode
+from parley.store import Attendee, Meeting, TranscriptionState
+from parley.streaming.attendee_stream import AttendeeStream
+from parley.transcripts.events import event_from_dict
+
+if TYPE_CHECKING:
+    from parley.live.runtime import LiveRuntime
+
+log = logging.getLogger(__name__)
+
+
+def state_from_dict(data: dict[str, Any]) -> TranscriptionState:
+    return TranscriptionState(**data)
+
+
+class Transcriber:
+    """One attendee's recognizer on this node and the task that publishes its results."""
+
+    def __init__(self, hub: MeetingHub, attendee: Attendee, stream: AttendeeStream, channel_id: str) -> None:
+        self.attendee = attendee
+        self.stream = stream
+        self.origin_ms = now_ms()
+        self.channel_id = channel_id
+        self._task = asyncio.get_running_loop().create_task(
+            self._pump(hub), name=f"pump-{attendee.attendee_id}"
+        )
+
+    async def _pump(self, hub: MeetingHub) -> None:
+        async for result in self.stream.results():
+            try:
+                await hub.runtime.publish_result(hub.meeting, self, result)
+            except Exception:
+                log.exception("could not publish a result for meeting %s", hub.meeting.meeting_id)
+
+    def feed(self, pcm16: bytes) -> None:
+        self.stream.feed(pcm16)
+
+    async def finish(self) -> None:
+        """Finalize the utterance in flight and wait until its final result is published."""
+        await self.stream.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def discard(self) -> None:
+        self._task.cancel()
+        asyncio.get_running_loop().create_task(self.stream.close())
+
+
+class MeetingHub:
+    def __init__(self, runtime: LiveRuntime, meeting: Meeting) -> None:
+        self.runtime = runtime
+        self.meeting = meeting
+        self.sessions: dict[str, AttendeeSession] = {}
+        self.transcribers: dict[str, Transcriber] = {}
+        self.state: TranscriptionState | None = None
+        self.interrupted = False
+        self._channels: dict[str, str] = {}
+        self._subscription: Subscription | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # serializes changes to transcribers
+
+    @property
+    def channel(self) -> str:
+        return self.runtime.channel(self.meeting.meeting_id)
+
+    async def open(self) -> None:
+        # Subscribe before reading the state: a change published after this point reaches the reader,
+        # and one published before it is already in the store.
+        subscription = self.runtime.bus.subscribe(self.channel)
+        await subscription.__aenter__()
+        self._subscription = subscription
+        self.state = await self.runtime.store.get_transcription(self.meeting.meeting_id)
+        self._reader = asyncio.get_running_loop().create_task(
+            self._read(), name=f"hub-{self.meeting.meeting_id}"
+        )
+
+    async def close(self, code: int | None = None, reason: str = "") -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.__aexit__(None, None, None)
+            self._subscription = None
+        for transcriber in self.transcribers.values():
+            transcriber.discard()
+        self.transcribers.clear()
+        if code is not None:
+            for session in self.sessions.values():
+                session.close(code, reason)
+
+    @property
+    def transcribing(self) -> bool:
+        return self.state is not None and self.state.status == "started"
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    async def add(self, session: AttendeeSession) -> None:
+        aid = session.attendee.attendee_id
+        previous = self.sessions.get(aid)
+        if previous is not None and previous is not session:
+            previous.close(CloseCode.REPLACED, "the attendee connected again from another connection")
+            await self._stop_transcriber(aid, finish=True)
+        self.sessions[aid] = session
+        if self.state is not None and self.state.status in ("started", "failed"):
+            session.send_events([status_event(self.state, "interrupted" if self.interrupted else None)])
+        if self.transcribing:
+            async with self._lock:
+                await self._start_transcriber(session)
+
+    async def remove(self, session: AttendeeSession) -> None:
+        aid = session.attendee.attendee_id
+        if self.sessions.get(aid) is session:
+            del self.sessions[aid]
+            await self._stop_transcriber(aid, finish=True)
+
+    async def finish_attendee(self, session: AttendeeSession) -> None:
+        if self.sessions.get(session.attendee.attendee_id) is session:
+            await self._stop_transcriber(session.attendee.attendee_id, finish=True)
+
+    def audio(self, session: AttendeeSession, pcm16: bytes) -> None:
+        transcriber = self.transcribers.get(session.attendee.attendee_id)
+        if transcriber is not None and self.sessions.get(session.attendee.attendee_id) is session:
+            transcriber.feed(pcm16)
+
+    # -- transcription -------------------------------------------------------------------------
+
+    def _channel_id(self, attendee_id: str) -> str:
+        if attendee_id not in self._channels:
+            self._channels[attendee_id] = f"ch_{len(self._channels)}"
+        return self._channels[attendee_id]
+
+    async def _start_transcriber(self, session: AttendeeSession) -> None:
+        aid = session.attendee.attendee_id
+        if aid in self.transcribers or not session.can_send_audio or self.state is None:
+            return
+        try:
+            config = stream_config(self.state.configuration)
+        except UnsupportedConfiguration:
+            return  # the node that took the Start call announced `failed`
+        speech = await self.runtime.speech_ready()
+        stream = AttendeeStream(speech.scheduler, speech.vad, config, name=f"{self.meeting.meeting_id}/{aid}")
+        self.transcribers[aid] = Transcriber(self, session.attendee, stream, self._channel_id(aid))
+
+    async def _stop_transcriber(self, attendee_id: str, *, finish: bool) -> None:
+        transcriber = self.transcribers.pop(attendee_id, None)
+        if transcriber is None:
+            return
+        if finish:
+            await transcriber.finish()
+        else:
+            transcriber.discard()
+
+    async def apply(self, state: TranscriptionState) -> None:
+        """Bring local recognizers in line with a new transcription state (finals of old streams first)."""
+        async with self._lock:
+            await asyncio.gather(*(t.finish() for t in self.transcribers.values()))
+            self.transcribers.clear()
+            self.state = state
+            self.interrupted = False
+            if self.transcribing:
+                for session in list(self.sessions.values()):
+                    await self._start_transcriber(session)
+
+    # -- bus -----------------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        assert self._subscription is not None
+        try:
+            async for message in self._subscription:
+                try:
+                    await self._dispatch(message)
+                except Exception:
+                    log.exception("hub %s failed on %s", self.meeting.meeting_id, message.get("kind"))
+        except Exception as exc:  # the bus failed (e.g. overflow): drop local clients so they reconnect
+            log.error("hub %s lost its subscription: %s", self.meeting.meeting_id, exc)
+            for session in list(self.sessions.values()):
+                session.close(CloseCode.INTERNAL, "event delivery failed; reconnect")
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("kind")
+        if kind == "events":
+            events = [event_from_dict(e) for e in message["events"]]
+            encoded: dict[str, str | bytes] = {}
+            for session in self.sessions.values():
+                session.send_events(events, encoded)
+        elif kind == "transcription":
+            await self.apply(state_from_dict(message["state"]))
+            await self.runtime.bus.publish(
+                self.channel, {"kind": "ack", "request": message["request"], "node": self.runtime.node_id}
+            )
+        elif kind == "engine":
+            self.interrupted = message["status"] == "interrupted"
+        elif kind == "ended":
+            await self.runtime.end_hub(self, CloseCode.MEETING_ENDED, "the meeting ended")
+        elif kind == "attendee_removed":
+            aid = message["attendee_id"]
+            session = self.sessions.pop(aid, None)
+            await self._stop_transcriber(aid, finish=False)
+            if session is not None:
+                session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
+        elif kind == "barrier":
+            for session in self.sessions.values():
+                if session.connection_id == message["connection_id"]:
+                    session.close(CloseCode.NORMAL, "stopped")
+        elif kind == "capabilities":
+            await self._refresh_capabilities()
+        elif kind == "replaced":
+            session = self.sessions.get(message["attendee_id"])
+            if session is not None and session.connection_id != message["connection_id"]:
+                del self.sessions[message["attendee_id"]]
+                await self._stop_transcriber(message["attendee_id"], finish=True)
+                session.close(CloseCode.REPLACED, "the attendee connected again from another connection")
+
+    async def _refresh_capabilities(self) -> None:
+        """UpdateAttendeeCapabilities takes effect at once for audio, as in Chime."""
+        for aid, session in list(self.sessions.items()):
+            attendee = await self.runtime.store.get_attendee(self.meeting.meeting_id, aid)
+            if attendee is None:
+                continue
+            session.attendee = attendee
+            if not session.can_send_audio:
+                await self._stop_transcriber(aid, finish=True)
+            elif self.transcribing:
+                async with self._lock:
+                    await self._start_transcriber(session)

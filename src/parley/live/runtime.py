@@ -1,0 +1,303 @@
+"""The live side of one parley process: hubs, the transcription lifecycle, presence and auto-end.
+
+It is the meetings service's observer: API calls (on any node) become bus messages, and every node
+applies them to the attendees connected to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from parley.audio.decode import Decoder
+from parley.bus.base import EventBus
+from parley.live.convert import status_event, transcript_result
+from parley.live.hub import MeetingHub, Transcriber
+from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
+from parley.live.speech import Speech, SpeechService
+from parley.meetings.service import MeetingService
+from parley.store import Attendee, Meeting, Store, TranscriptionState
+from parley.streaming.results import RecognitionResult
+from parley.transcripts.events import Transcript, TranscriptEvent, event_to_dict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    idle_timeout_s: float = 300.0  # Chime: no attendee connected for five continuous minutes
+    max_duration_s: float = 86400.0  # Chime: 24 hours after creation
+    reap_interval_s: float = 15.0
+    heartbeat_s: float = 30.0
+    presence_ttl_s: float = 90.0  # a connection whose node has not heartbeated for this long is gone
+    ack_timeout_s: float = 15.0
+    interrupt_after_s: float = 8.0  # final results waiting this long → `interrupted`
+    resume_below_s: float = 2.0
+
+
+class LiveRuntime:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: EventBus,
+        meetings: MeetingService,
+        speech: SpeechService,
+        settings: LiveSettings | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.meetings = meetings
+        self.speech = speech
+        self.settings = settings or LiveSettings()
+        self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
+        self.hubs: dict[str, MeetingHub] = {}
+        self._hub_locks: dict[str, asyncio.Lock] = {}
+        self._coordination_locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._interrupted = False
+
+    @staticmethod
+    def channel(meeting_id: str) -> str:
+        return f"meeting:{meeting_id}"
+
+    async def start(self) -> None:
+        if self.speech.preload:
+            self.speech.start()
+        loop = asyncio.get_running_loop()
+        self._loops = [
+            loop.create_task(
+                self._every(self.settings.heartbeat_s, self._heartbeat), name="presence-heartbeat"
+            ),
+            loop.create_task(self._every(self.settings.reap_interval_s, self.reap), name="meeting-reaper"),
+            loop.create_task(self._every(1.0, self._watch_engine), name="engine-watch"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._loops:
+            task.cancel()
+        for hub in list(self.hubs.values()):
+            await hub.close(1001, "server shutting down")
+        self.hubs.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.store.clear_node(self.node_id)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _every(self, seconds: float, fn: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await fn()
+            except Exception:
+                log.exception("periodic task %s failed", getattr(fn, "__name__", fn))
+
+    async def speech_ready(self) -> Speech:
+        return await self.speech.ready()
+
+    async def publish_events(self, meeting_id: str, events: list[TranscriptEvent]) -> None:
+        await self.bus.publish(
+            self.channel(meeting_id), {"kind": "events", "events": [event_to_dict(e) for e in events]}
+        )
+
+    # -- meetings service observer ---------------------------------------------------------------
+
+    async def meeting_deleted(self, meeting: Meeting, transcription: TranscriptionState | None) -> None:
+        if transcription is not None and transcription.status == "started":
+            await self.publish_events(meeting.meeting_id, [status_event(transcription, "stopped")])
+        await self.bus.publish(self.channel(meeting.meeting_id), {"kind": "ended"})
+
+    async def attendee_deleted(self, attendee: Attendee) -> None:
+        await self.bus.publish(
+            self.channel(attendee.meeting_id),
+            {"kind": "attendee_removed", "attendee_id": attendee.attendee_id},
+        )
+
+    async def capabilities_changed(self, meeting_id: str) -> None:
+        await self.bus.publish(self.channel(meeting_id), {"kind": "capabilities"})
+
+    async def transcription_changed(self, meeting: Meeting, state: TranscriptionState) -> None:
+        # The API call has answered by the time this runs: Stop is 200 at once, finals follow, then `stopped`.
+        self.spawn(self._coordinate(meeting, state))
+
+    async def _coordinate(self, meeting: Meeting, state: TranscriptionState) -> None:
+        lock = self._coordination_locks.setdefault(meeting.meeting_id, asyncio.Lock())
+        async with lock:
+            channel = self.channel(meeting.meeting_id)
+            fresh_after = time.time() - self.settings.presence_ttl_s
+            nodes = await self.store.connection_nodes(meeting.meeting_id, fresh_after)
+            request = uuid.uuid4().hex
+            async with self.bus.subscribe(channel) as acks:
+                await self.bus.publish(
+                    channel, {"kind": "transcription", "request": request, "state": asdict(state)}
+                )
+                pending = set(nodes)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.ack_timeout_s if pending else 0):
+                        async for message in acks:
+                            if message.get("kind") == "ack" and message.get("request") == request:
+                                pending.discard(message["node"])
+                                if not pending:
+                                    break
+                if pending:
+                    log.warning(
+                        "no acknowledgement from %s for meeting %s", sorted(pending), meeting.meeting_id
+                    )
+            await self.publish_events(meeting.meeting_id, [status_event(state)])
+
+    # -- connections -------------------------------------------------------------------------------
+
+    async def _hub(self, meeting: Meeting) -> MeetingHub:
+        lock = self._hub_locks.setdefault(meeting.meeting_id, asyncio.Lock())
+        async with lock:
+            hub = self.hubs.get(meeting.meeting_id)
+            if hub is None:
+                hub = MeetingHub(self, meeting)
+                await hub.open()
+                self.hubs[meeting.meeting_id] = hub
+            return hub
+
+    async def join(
+        self,
+        attendee: Attendee,
+        peer: Peer,
+        *,
+        event_format: EventFormat,
+        decoder: Decoder | None,
+        greeting: str,
+    ) -> AttendeeSession | None:
+        """Register a connection; None if the meeting ended meanwhile (the peer is closed with 4410)."""
+        meeting = await self.store.get_meeting_any_account(attendee.meeting_id)
+        session = AttendeeSession(attendee=attendee, peer=peer, event_format=event_format, decoder=decoder)
+        session.start()
+        if meeting is None or not await self.store.add_connection(
+            session.connection_id, attendee.meeting_id, attendee.attendee_id, self.node_id
+        ):
+            session.close(CloseCode.MEETING_ENDED, "the meeting ended")
+            return None
+        session.send_control(greeting)
+        hub = await self._hub(meeting)
+        await hub.add(session)
+        await self.bus.publish(
+            self.channel(meeting.meeting_id),
+            {"kind": "replaced", "attendee_id": attendee.attendee_id, "connection_id": session.connection_id},
+        )
+        return session
+
+    async def leave(self, session: AttendeeSession) -> None:
+        meeting_id = session.attendee.meeting_id
+        hub = self.hubs.get(meeting_id)
+        if hub is not None:
+            await hub.remove(session)
+            if not hub.sessions:
+                lock = self._hub_locks.setdefault(meeting_id, asyncio.Lock())
+                async with lock:
+                    if not hub.sessions and self.hubs.get(meeting_id) is hub:
+                        del self.hubs[meeting_id]
+                        await hub.close()
+        with contextlib.suppress(Exception):
+            await self.store.remove_connection(session.connection_id)
+
+    async def drain(self, session: AttendeeSession) -> None:
+        """The client said it is done: publish its last final result, then close it normally."""
+        hub = self.hubs.get(session.attendee.meeting_id)
+        if hub is not None:
+            await hub.finish_attendee(session)
+        # Per-publisher order on the channel: the barrier arrives after every result published above.
+        await self.bus.publish(
+            self.channel(session.attendee.meeting_id),
+            {"kind": "barrier", "connection_id": session.connection_id},
+        )
+
+    def audio(self, session: AttendeeSession, pcm16: bytes) -> None:
+        hub = self.hubs.get(session.attendee.meeting_id)
+        if hub is not None and pcm16:
+            hub.audio(session, pcm16)
+
+    async def end_hub(self, hub: MeetingHub, code: int, reason: str) -> None:
+        if self.hubs.get(hub.meeting.meeting_id) is hub:
+            del self.hubs[hub.meeting.meeting_id]
+        hub.state = None
+        # Called from the hub's own reader task: close everything but that task, which simply ends.
+        for transcriber in hub.transcribers.values():
+            transcriber.discard()
+        hub.transcribers.clear()
+        for session in list(hub.sessions.values()):
+            session.close(code, reason)
+        self.spawn(hub.close())
+
+    async def publish_result(
+        self, meeting: Meeting, transcriber: Transcriber, result: RecognitionResult
+    ) -> None:
+        attendee = transcriber.attendee
+        converted = transcript_result(
+            result,
+            origin_ms=transcriber.origin_ms,
+            attendee_id=attendee.attendee_id,
+            external_user_id=attendee.external_user_id,
+            channel_id=transcriber.channel_id,
+        )
+        if not converted.is_partial:
+            await self.store.add_transcript_result(
+                meeting_id=meeting.meeting_id,
+                account_id=meeting.account_id,
+                attendee_id=attendee.attendee_id,
+                result_id=converted.result_id,
+                start_time_ms=converted.start_time_ms,
+                end_time_ms=converted.end_time_ms,
+                meeting_started_ms=int(meeting.created_at * 1000),
+                result=converted.to_dict(),
+            )
+        await self.publish_events(meeting.meeting_id, [Transcript(results=(converted,))])
+
+    # -- periodic work -----------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        await self.store.heartbeat(self.node_id)
+
+    async def reap(self) -> None:
+        """End meetings as Chime does (idle for 5 minutes; 24 hours old) and drop expired transcripts."""
+        now = time.time()
+        due = await self.store.meetings_to_end(
+            idle_before=now - self.settings.idle_timeout_s,
+            created_before=now - self.settings.max_duration_s,
+            fresh_after=now - self.settings.presence_ttl_s,
+        )
+        for meeting in due:
+            log.info("meeting %s ended automatically", meeting.meeting_id)
+            await self.meetings.end_meeting(meeting)
+        await self.store.purge_expired_transcripts(now)
+        await self.store.purge_stale_connections(now - self.settings.presence_ttl_s)
+
+    async def _watch_engine(self) -> None:
+        """Report engine overload as `interrupted`, and recovery as `resumed`, to transcribing meetings."""
+        speech = self.speech.loaded()
+        if speech is None:
+            return
+        backlog = speech.scheduler.backlog()
+        wait = backlog.oldest_final_wait_s
+        if not self._interrupted and wait > self.settings.interrupt_after_s:
+            self._interrupted = True
+            await self._announce_engine("interrupted", "Transcription is falling behind on this server")
+        elif self._interrupted and wait < self.settings.resume_below_s:
+            self._interrupted = False
+            await self._announce_engine("resumed", None)
+
+    async def _announce_engine(self, status: str, message: str | None) -> None:
+        for hub in list(self.hubs.values()):
+            if hub.transcribing and hub.transcribers and hub.state is not None:
+                await self.bus.publish(hub.channel, {"kind": "engine", "status": status})
+                await self.publish_events(hub.meeting.meeting_id, [status_event(hub.state, status, message)])

@@ -1,0 +1,86 @@
+"""The shared speech engine of a process: loaded once, in the background, so the API is up at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from parley.engine.scheduler import Scheduler
+from parley.streaming.vad import VadModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    model_path: Path | None = None  # any local CTranslate2 Whisper directory; default: the bundled model
+    device: str = "cpu"
+    compute_type: str | None = None
+    cpu_threads: int = 0
+    workers: int = 1
+    preload: bool = True  # load at start-up; False loads on the first transcription (tests, API-only use)
+
+
+@dataclass(frozen=True)
+class Speech:
+    scheduler: Scheduler
+    vad: VadModel
+
+
+class SpeechService:
+    """Loads the model on a worker thread at start-up; transcription waits for ``ready()``."""
+
+    def __init__(self, data_dir: Path, settings: SpeechSettings) -> None:
+        self._data_dir = data_dir
+        self._settings = settings
+        self._task: asyncio.Task[Speech] | None = None
+
+    @property
+    def preload(self) -> bool:
+        return self._settings.preload
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._load))
+
+    async def ready(self) -> Speech:
+        self.start()
+        assert self._task is not None
+        return await asyncio.shield(self._task)
+
+    def loaded(self) -> Speech | None:
+        """The engine if it finished loading (None while loading or if loading failed)."""
+        task = self._task
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
+    def _load(self) -> Speech:
+        from parley.engine.bundled import resolve_model
+        from parley.engine.whisper import WhisperEngine
+
+        s = self._settings
+        model_dir = resolve_model(self._data_dir, s.model_path)
+        device = s.device
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        engine = WhisperEngine(
+            model_dir, device=device, compute_type=s.compute_type, cpu_threads=s.cpu_threads
+        )
+        log.info("speech model loaded from %s", model_dir)
+        return Speech(scheduler=Scheduler(engine, workers=s.workers), vad=VadModel())
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        if not self._task.done():
+            self._task.cancel()
+            return
+        if not self._task.cancelled() and self._task.exception() is None:
+            speech = self._task.result()
+            speech.scheduler.close()
+            speech.scheduler.engine.close()

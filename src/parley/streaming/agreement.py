@@ -1,0 +1,137 @@
+"""LocalAgreement commit policy: pure, synchronous, engine-agnostic (unit-tested with word lists).
+
+A word is *committed* (becomes ``stable``) once the last ``n`` hypotheses agree on it and on every word before
+it (LocalAgreement-n, Macháček et al. 2023). Words already committed are never retracted: later hypotheses
+are only consulted *after* the committed prefix. A ``hold_back_s`` right context additionally keeps words that
+end too close to the end of the decoded audio uncommitted, because Whisper revises the last word it hears
+most often.
+
+Hypotheses here are the words *after* the commit point (the caller decodes only uncommitted audio); the
+policy strips a repeated tail of the committed words from the front of a hypothesis (``strip_overlap``),
+which is how a window that starts at a slightly-too-early word boundary shows up.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from parley.streaming.results import Stability
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str  # as decoded, may carry attached punctuation ("afternoon,")
+    start_s: float
+    end_s: float
+    probability: float | None = None
+
+    @property
+    def key(self) -> str:
+        return normalize_word(self.text)
+
+
+#: word timings from cross-attention alignment jitter by about one 20 ms frame either way; be generous.
+TIME_TOLERANCE_S = 0.1
+
+_PUNCT = re.compile(r"[^\w']+", re.UNICODE)
+
+
+def normalize_word(text: str) -> str:
+    """Case- and punctuation-insensitive form used to compare words between hypotheses."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text).casefold()).strip("'")
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementParams:
+    n: int = 2  # hypotheses that must agree
+    hold_back_s: float = 0.0  # uncommitted right context at the end of the decoded audio
+
+
+#: PartialResultsStability → policy. Transcribe: "low" is most accurate, "high" fastest.
+STABILITY_PARAMS: dict[Stability | None, AgreementParams] = {
+    "high": AgreementParams(n=2, hold_back_s=0.0),
+    "medium": AgreementParams(n=2, hold_back_s=0.3),
+    "low": AgreementParams(n=3, hold_back_s=0.3),
+    None: AgreementParams(n=2, hold_back_s=0.0),
+}
+
+
+def common_prefix_len(hyps: Sequence[Sequence[Word]]) -> int:
+    if not hyps:
+        return 0
+    k = 0
+    for column in zip(*hyps, strict=False):
+        if not column[0].key or any(w.key != column[0].key for w in column[1:]):
+            break
+        k += 1
+    return k
+
+
+def strip_overlap(committed: Sequence[Word], hyp: Sequence[Word], max_ngram: int = 5) -> list[Word]:
+    """Drop a prefix of ``hyp`` that repeats the last 1..max_ngram committed words (longest match wins)."""
+    hyp = list(hyp)
+    limit = min(max_ngram, len(committed), len(hyp))
+    for size in range(limit, 0, -1):
+        tail = [w.key for w in committed[-size:]]
+        head = [w.key for w in hyp[:size]]
+        if tail == head:
+            return hyp[size:]
+    return hyp
+
+
+class LocalAgreement:
+    """Commit state of one utterance."""
+
+    def __init__(self, params: AgreementParams | None = None) -> None:
+        self.params = params or AgreementParams()
+        if self.params.n < 1:
+            raise ValueError("n must be >= 1")
+        self.committed: list[Word] = []
+        self._history: list[list[Word]] = []  # recent hypotheses, beyond the committed prefix
+
+    @property
+    def tentative(self) -> list[Word]:
+        """The newest hypothesis beyond the committed prefix."""
+        return list(self._history[-1]) if self._history else []
+
+    def update(self, hypothesis: Sequence[Word], audio_end_s: float, *, commit: bool = True) -> list[Word]:
+        """Record a hypothesis of the uncommitted audio and return the words newly committed by it.
+
+        ``commit=False`` records the hypothesis without committing (the caller knows it was decoded from too
+        little audio to be trusted, e.g. the first second of an utterance).
+        """
+        hyp = self._beyond_commit(hypothesis)
+        self._history.append(hyp)
+        del self._history[: -self.params.n]
+        if len(self._history) < self.params.n or not commit:
+            return []
+        k = common_prefix_len(self._history)
+        newest = self._history[-1]
+        # Right context: the newest hypothesis' timing decides (it saw the most audio).
+        while k and newest[k - 1].end_s > audio_end_s - self.params.hold_back_s:
+            k -= 1
+        if not k:
+            return []
+        new = newest[:k]
+        self.committed.extend(new)
+        self._history = [h[k:] for h in self._history]
+        return new
+
+    def _beyond_commit(self, hypothesis: Sequence[Word]) -> list[Word]:
+        # Time first (a hypothesis of the whole utterance repeats the committed words), then text (a window cut
+        # at a word boundary may still hear the tail of the last committed word).
+        hyp = list(hypothesis)
+        if self.committed:
+            cut = self.committed[-1].end_s - TIME_TOLERANCE_S
+            hyp = [w for w in hyp if w.start_s >= cut]
+        return strip_overlap(self.committed, hyp)
+
+    def commit_all(self, words: Sequence[Word]) -> list[Word]:
+        """Accept ``words`` (a final decode of the remaining audio) as committed."""
+        new = self._beyond_commit(words)
+        self.committed.extend(new)
+        self._history.clear()
+        return new

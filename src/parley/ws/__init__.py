@@ -1,0 +1,1 @@
+"""WebSocket transports (Starlette only here): the attendee audio socket and event subscriptions."""

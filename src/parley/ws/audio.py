@@ -1,0 +1,180 @@
+"""The attendee audio socket at ``MediaPlacement.AudioFallbackUrl`` (``/calls/{MeetingId}``).
+
+Protocol (docs/protocol.md): subprotocols ``["parley-audio-v1", <JoinToken>]``; the first client
+message is a JSON ``start``; then binary audio frames; the server sends a ``ready`` message, then
+transcript events (JSON text frames, or protobuf ``SdkTranscriptFrame`` binary frames on request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from parley.audio.decode import AudioFormatError, Decoder, make_decoder
+from parley.live.runtime import LiveRuntime
+from parley.live.session import AttendeeSession, CloseCode
+from parley.store import Attendee
+from parley.ws.peer import StarlettePeer
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "parley-audio-v1"
+
+
+class StartError(Exception):
+    pass
+
+
+def _token(websocket: WebSocket) -> str | None:
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    if SUBPROTOCOL not in offered:
+        return None
+    tokens = [p for p in offered if p != SUBPROTOCOL]
+    return tokens[0] if len(tokens) == 1 else None
+
+
+def parse_start(text: str, attendee: Attendee) -> tuple[str, Decoder | None]:
+    try:
+        message: Any = json.loads(text)
+    except json.JSONDecodeError:
+        raise StartError("the first message must be a JSON start message") from None
+    if not isinstance(message, dict) or message.get("type") != "start":
+        raise StartError('the first message must be {"type": "start", ...}')
+    events = message.get("events", "json")
+    if events not in ("json", "protobuf"):
+        raise StartError('"events" must be "json" or "protobuf"')
+    audio = message.get("audio") or {"format": "none"}
+    if not isinstance(audio, dict):
+        raise StartError('"audio" must be an object')
+    fmt = audio.get("format", "none")
+    if fmt == "none":
+        return events, None
+    if attendee.capabilities.get("Audio") not in ("SendReceive", "Send"):
+        raise PermissionError(
+            f"the attendee's Audio capability is {attendee.capabilities.get('Audio')}: it cannot send audio"
+        )
+    rate = audio.get("sampleRate")
+    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool)):
+        raise StartError('"sampleRate" must be an integer')
+    try:
+        return events, make_decoder(fmt, rate)
+    except AudioFormatError as exc:
+        raise StartError(str(exc)) from None
+
+
+class AudioSocket:
+    def __init__(
+        self, runtime: LiveRuntime, *, max_frame_bytes: int = 256 * 1024, start_timeout_s: float = 10.0
+    ) -> None:
+        self.runtime = runtime
+        self.max_frame_bytes = max_frame_bytes
+        self.start_timeout_s = start_timeout_s
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        meeting_id = websocket.path_params["meeting_id"].lower()
+        token = _token(websocket)
+        attendee = await self.runtime.store.get_attendee_by_token(token) if token else None
+        if attendee is None or attendee.meeting_id != meeting_id:
+            await websocket.close(
+                code=CloseCode.FORBIDDEN
+            )  # before accept: an HTTP 403, as Chime rejects tokens
+            return
+        await websocket.accept(subprotocol=SUBPROTOCOL)
+        peer = StarlettePeer(websocket)
+        try:
+            first = await asyncio.wait_for(websocket.receive(), self.start_timeout_s)
+            if first["type"] == "websocket.disconnect":
+                return
+            if first.get("text") is None:
+                raise StartError("the first message must be a JSON start message")
+            events, decoder = parse_start(first["text"], attendee)
+        except TimeoutError:
+            await peer.close(CloseCode.BAD_REQUEST, "no start message")
+            return
+        except StartError as exc:
+            await peer.close(CloseCode.BAD_REQUEST, str(exc))
+            return
+        except PermissionError as exc:
+            await peer.close(CloseCode.FORBIDDEN, str(exc))
+            return
+        greeting = json.dumps(
+            {
+                "type": "ready",
+                "meetingId": attendee.meeting_id,
+                "attendeeId": attendee.attendee_id,
+                "externalUserId": attendee.external_user_id,
+                "events": events,
+                "audio": decoder is not None,
+            }
+        )
+        session = await self.runtime.join(
+            attendee,
+            peer,
+            event_format=events,
+            decoder=decoder,
+            greeting=greeting,  # type: ignore[arg-type]
+        )
+        if session is None:
+            return
+        try:
+            await self._receive(websocket, session)
+        except Exception:
+            log.exception("audio socket for %s failed", attendee.attendee_id)
+            session.close(CloseCode.INTERNAL, "internal error")
+        finally:
+            await self.runtime.leave(session)
+            await session.wait_closed()
+
+    async def _receive(self, websocket: WebSocket, session: AttendeeSession) -> None:
+        while session.close_code is None:
+            receive = asyncio.ensure_future(websocket.receive())
+            closed = asyncio.ensure_future(session.closed.wait())
+            done, _ = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                return
+            closed.cancel()
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is not None:
+                self._audio(session, data)
+            elif message.get("text") is not None:
+                self._control(session, message["text"])
+
+    def _audio(self, session: AttendeeSession, data: bytes) -> None:
+        if len(data) > self.max_frame_bytes:
+            session.close(CloseCode.TOO_LARGE, f"audio frames must be at most {self.max_frame_bytes} bytes")
+            return
+        if session.decoder is None:
+            session.close(CloseCode.FORBIDDEN, 'audio sent without an "audio" format in the start message')
+            return
+        try:
+            pcm = session.decoder.feed(data)
+        except AudioFormatError as exc:
+            session.close(CloseCode.BAD_REQUEST, f"bad audio: {exc}")
+            return
+        self.runtime.audio(session, pcm)
+
+    def _control(self, session: AttendeeSession, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            session.close(CloseCode.BAD_REQUEST, "control messages must be JSON")
+            return
+        if isinstance(message, dict) and message.get("type") == "stop":
+            if session.decoder is not None:
+                with contextlib.suppress(AudioFormatError):
+                    self.runtime.audio(session, session.decoder.flush())
+            # Finalize this attendee's utterance; the socket closes once its final result was sent.
+            self.runtime.spawn(self.runtime.drain(session))
+        elif isinstance(message, dict) and message.get("type") == "ping":
+            session.send_control(json.dumps({"type": "pong", "id": message.get("id")}))
+        else:
+            session.close(CloseCode.BAD_REQUEST, "unknown control message")

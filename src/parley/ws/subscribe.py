@@ -1,0 +1,91 @@
+"""Backend subscription: a server process follows a meeting's transcript and status events.
+
+Chime has no such API (users ask for it: amazon-chime-sdk-js#2724). The socket is authenticated with
+SigV4 like the rest of the API, either headers on the upgrade request or a presigned URL, and sees
+only meetings of the signing account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from parley.auth import AuthError, SigV4Verifier
+from parley.live.convert import status_event
+from parley.live.runtime import LiveRuntime
+from parley.live.session import CloseCode
+from parley.transcripts.events import TranscriptEvent, event_from_dict
+from parley.transcripts.wire import to_json, to_sdk_transcript_frame
+
+log = logging.getLogger(__name__)
+
+
+class EventSubscriptionSocket:
+    def __init__(self, runtime: LiveRuntime, verifier: SigV4Verifier) -> None:
+        self.runtime = runtime
+        self.verifier = verifier
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        scope = websocket.scope
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            verified = self.verifier.verify("GET", raw_path, raw_query, websocket.headers.items(), b"")
+        except AuthError as exc:
+            log.info("event subscription refused: %s", exc.code)
+            await websocket.close(code=CloseCode.FORBIDDEN)
+            return
+        meeting_id = websocket.path_params["meeting_id"].lower()
+        meeting = await self.runtime.store.get_meeting(verified.identity.account_id, meeting_id)
+        protobuf = websocket.query_params.get("format") == "protobuf"
+        await websocket.accept()
+        if meeting is None:
+            await websocket.close(code=4404, reason=f"Meeting <{meeting_id}> not found")
+            return
+
+        async def send(events: list[TranscriptEvent]) -> None:
+            if protobuf:
+                await websocket.send_bytes(to_sdk_transcript_frame(events))
+            else:
+                await websocket.send_text(to_json(events))
+
+        async with self.runtime.bus.subscribe(self.runtime.channel(meeting_id)) as subscription:
+            state = await self.runtime.store.get_transcription(meeting_id)
+            if state is not None and state.status == "started":
+                await send([status_event(state)])
+            pump = asyncio.ensure_future(self._pump(websocket, subscription, send))
+            watch = asyncio.ensure_future(self._until_disconnect(websocket))
+            _done, pending = await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.gather(*pending)
+
+    @staticmethod
+    async def _until_disconnect(websocket: WebSocket) -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    @staticmethod
+    async def _pump(
+        websocket: WebSocket,
+        subscription: AsyncIterator[dict[str, Any]],
+        send: Callable[[list[TranscriptEvent]], Awaitable[None]],
+    ) -> None:
+        try:
+            async for message in subscription:
+                kind = message.get("kind")
+                if kind == "events":
+                    await send([event_from_dict(e) for e in message["events"]])
+                elif kind == "ended":
+                    await websocket.close(code=CloseCode.MEETING_ENDED, reason="the meeting ended")
+                    return
+        except Exception as exc:
+            log.info("event subscription ended: %s", exc)
+            with contextlib.suppress(Exception):
+                await websocket.close(code=CloseCode.INTERNAL, reason="event delivery failed")

@@ -1,0 +1,119 @@
+"""A small attendee-socket client for tests (the real protocol, over a real WebSocket)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import websockets
+
+from parley.transcripts.wire import from_sdk_transcript_frame, to_json
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "speech"
+
+
+def clip_pcm16(name: str) -> bytes:
+    """A test clip as PCM16 mono 16 kHz bytes."""
+    import av
+
+    with av.open(str(DATA / f"{name}.flac")) as container:
+        stream = container.streams.audio[0]
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(stream)])
+    return samples.astype(np.int16).tobytes()
+
+
+def clip_text(name: str) -> str:
+    return (DATA / f"{name}.txt").read_text().strip()
+
+
+def ws_url(endpoint: str, meeting_id: str) -> str:
+    return endpoint.replace("http://", "ws://") + f"/calls/{meeting_id}"
+
+
+@dataclass
+class AttendeeClient:
+    endpoint: str
+    meeting_id: str
+    join_token: str
+    events: str = "json"
+    audio: dict[str, Any] | None = None
+    ws: Any = None
+    received: list[dict[str, Any]] = field(default_factory=list)  # JSON-decoded events, in order
+    ready: dict[str, Any] | None = None
+    close_code: int | None = None
+    close_reason: str | None = None
+    _reader: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def connect(self) -> AttendeeClient:
+        self.ws = await websockets.connect(
+            ws_url(self.endpoint, self.meeting_id),
+            subprotocols=["parley-audio-v1", self.join_token],  # type: ignore[list-item]
+            max_size=None,
+        )
+        await self.ws.send(
+            json.dumps({"type": "start", "events": self.events, "audio": self.audio or {"format": "none"}})
+        )
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        await self.wait_for(lambda: self.ready is not None, 10)
+        return self
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self.ws:
+                if isinstance(frame, bytes):
+                    for event in json.loads(to_json(from_sdk_transcript_frame(frame)))["events"]:
+                        self.received.append(event)
+                else:
+                    message = json.loads(frame)
+                    if message.get("type") == "ready":
+                        self.ready = message
+                    else:
+                        self.received.extend(message.get("events", []))
+                self._changed.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+            self.close_reason = self.ws.close_reason
+            self._changed.set()
+
+    async def wait_for(self, predicate: Any, seconds: float) -> None:
+        async with asyncio.timeout(seconds):
+            while not predicate():
+                self._changed.clear()
+                if predicate():
+                    return
+                await self._changed.wait()
+
+    async def wait_closed(self, seconds: float = 15) -> int | None:
+        await self.wait_for(lambda: self.close_code is not None, seconds)
+        return self.close_code
+
+    async def stream(
+        self, pcm: bytes, *, chunk_ms: int = 100, realtime: bool = True, rate: int = 16000
+    ) -> None:
+        step = rate * 2 * chunk_ms // 1000
+        for i in range(0, len(pcm), step):
+            await self.ws.send(pcm[i : i + step])
+            if realtime:
+                await asyncio.sleep(chunk_ms / 1000)
+
+    async def silence(self, seconds: float, rate: int = 16000) -> None:
+        await self.stream(b"\x00\x00" * int(rate * seconds), rate=rate)
+
+    def transcripts(self) -> list[dict[str, Any]]:
+        return [r for e in self.received if e["type"] == "transcript" for r in e["transcript"]["results"]]
+
+    def statuses(self) -> list[str]:
+        return [e["status"]["type"] for e in self.received if e["type"] == "status"]
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
