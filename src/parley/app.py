@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,7 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from parley.api.dispatch import meeting_handlers
-from parley.api.endpoint import RestJsonEndpoint
+from parley.api.endpoint import Receive, RestJsonEndpoint, Scope, Send
 from parley.api.transcripts import TranscriptExport
 from parley.auth import SigV4Verifier
 from parley.bus import EventBus, create_bus
@@ -41,7 +43,29 @@ class Components:
     live: LiveRuntime
 
 
-def create_app(settings: Settings, credentials: CredentialStore) -> Starlette:
+# Paths Starlette serves; every other HTTP request is an AWS API call and goes straight to the endpoint.
+_STARLETTE_PATHS = re.compile(r"^/(ping$|meetings/[^/]+/transcript$)")
+
+
+class ParleyApp:
+    """The ASGI entry point: the AWS API on a lean path, everything else (lifespan, sockets) via Starlette."""
+
+    def __init__(self, starlette: Starlette, api: RestJsonEndpoint) -> None:
+        self.starlette = starlette
+        self.api = api
+
+    @property
+    def state(self) -> Any:
+        return self.starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _STARLETTE_PATHS.match(scope["path"]):
+            await self.api(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
+def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     service_model = load_service_model(*CHIME_SDK_MEETINGS)
     verifier = SigV4Verifier(credentials, services=("chime",))
     store = Store.for_data_dir(
@@ -82,9 +106,6 @@ def create_app(settings: Settings, credentials: CredentialStore) -> Starlette:
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def api(request: Request) -> Response:
-        return await endpoint(request)
-
     async def transcript(request: Request) -> Response:
         return await export(request)
 
@@ -104,6 +125,5 @@ def create_app(settings: Settings, credentials: CredentialStore) -> Starlette:
         WebSocketRoute("/control/{meeting_id}", signaling),
         WebSocketRoute("/meetings/{meeting_id}/events", events),
         Route("/meetings/{meeting_id}/transcript", transcript, methods=["GET"]),
-        Route("/{path:path}", api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint)

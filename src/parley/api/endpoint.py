@@ -2,19 +2,19 @@
 
 Every failure leaves as a modeled AWS error (``x-amzn-ErrorType``, ``x-amzn-RequestId``, JSON body);
 unexpected exceptions are logged and answered with ``ServiceFailureException``, never a traceback.
+It is a plain ASGI callable rather than a Starlette route: on the API's hot path the framework's
+middleware and routing cost more than parley's own work (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.model import ServiceModel
-from starlette.requests import Request
-from starlette.responses import Response
 
 from parley.api.dispatch import Handler
 from parley.auth import AuthError, SigV4Verifier
@@ -27,6 +27,10 @@ from parley.protocol.validate import validate
 
 log = logging.getLogger("parley.api")
 
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
 
 @dataclass
 class RestJsonEndpoint:
@@ -37,62 +41,83 @@ class RestJsonEndpoint:
     public_url: str | None = None
     max_body_bytes: int = 1 << 20
 
-    def base_url(self, request: Request) -> str:
-        if self.public_url:
-            return self.public_url
-        host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-        return f"{request.url.scheme}://{host}"
-
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
-            status, headers, body = await self._handle(request)
+            status, out_headers, body = await self._handle(scope, receive, headers)
         except ServiceError as exc:
-            status, headers, body = serialize_error(
+            status, out_headers, body = serialize_error(
                 self.service, exc.code, exc.message, request_id, exc.fields
             )
         except AuthError as exc:
-            status, headers, body = serialize_error(self.service, exc.code, exc.message, request_id)
+            status, out_headers, body = serialize_error(self.service, exc.code, exc.message, request_id)
         except Exception:
             log.exception("unhandled error in request %s", request_id)
-            status, headers, body = serialize_error(
+            status, out_headers, body = serialize_error(
                 self.service,
                 "ServiceFailureException",
                 "The service encountered an unexpected error.",
                 request_id,
             )
-        headers["x-amzn-RequestId"] = request_id
-        return Response(body, status_code=status, headers=headers)
+        out_headers["x-amzn-RequestId"] = request_id
+        out_headers["Content-Length"] = str(len(body))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items()
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
 
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
+    async def _read_body(self, receive: Receive, headers: list[tuple[str, str]]) -> bytes:
+        declared = next((v for k, v in headers if k == "content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise bad_request(f"Request body exceeds {self.max_body_bytes} bytes")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise bad_request(f"Request body exceeds {self.max_body_bytes} bytes")
             chunks.append(chunk)
+            if not message.get("more_body"):
+                break
         return b"".join(chunks)
 
-    async def _handle(self, request: Request) -> tuple[int, dict[str, str], bytes]:
-        body = await self._read_body(request)
-        scope = request.scope
+    def _base_url(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
+        if self.public_url:
+            return self.public_url
+        host = next((v for k, v in headers if k == "host"), None)
+        if host is None:
+            server_host, server_port = scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server_host}:{server_port}"
+        return f"{scope.get('scheme', 'http')}://{host}"
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
+    ) -> tuple[int, dict[str, str], bytes]:
+        body = await self._read_body(receive, headers)
+        method: str = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_query = scope.get("query_string", b"").decode("latin-1")
-        verified = self.verifier.verify(request.method, raw_path, raw_query, request.headers.items(), body)
+        verified = self.verifier.verify(method, raw_path, raw_query, headers, body)
         caller = Caller(account_id=verified.identity.account_id, region=verified.region)
         query = parse_query(raw_query)
-        match = self.router.match(request.method, raw_path, query)
+        match = self.router.match(method, raw_path, query)
         if match is None:
-            raise ServiceError("NotFoundException", f"No operation matches {request.method} {raw_path}")
+            raise ServiceError("NotFoundException", f"No operation matches {method} {raw_path}")
         operation = match.operation
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        params: dict[str, Any] = parse_request(operation, match.path_params, query, headers, body)
+        params: dict[str, Any] = parse_request(operation, match.path_params, query, dict(headers), body)
         violations = validate(operation.input_shape, params)
         if violations.messages:
             raise bad_request(violations.summary())
-        result = await self.handlers[operation.name](caller, params, self.base_url(request))
+        result = await self.handlers[operation.name](caller, params, self._base_url(scope, headers))
         return serialize_response(operation, result)
