@@ -103,6 +103,23 @@ async def test_backend_subscription_sees_status_and_end(fast_server: ServerProce
         failed = json.loads(await asyncio.wait_for(ws.recv(), 10))["events"][0]["status"]
         assert failed["type"] == "failed"
         assert "language options" in failed["message"]
+        # Valid for Transcribe, but a setting this engine cannot honour yet: also `failed`, with the reason.
+        await asyncio.to_thread(
+            chime.start_meeting_transcription,
+            MeetingId=mid,
+            TranscriptionConfiguration={
+                "EngineTranscribeSettings": {
+                    "LanguageCode": "en-US",
+                    "VocabularyFilterMethod": "tag",
+                    "VocabularyFilterName": "x",
+                }
+            },
+        )
+        failed = json.loads(await asyncio.wait_for(ws.recv(), 10))["events"][0]["status"]
+        assert failed["type"] == "failed"
+        assert "not supported" in failed["message"]
+        with pytest.raises(chime.exceptions.UnprocessableEntityException):
+            chime.stop_meeting_transcription(MeetingId=mid)
         await asyncio.to_thread(chime.delete_meeting, MeetingId=mid)
         await asyncio.wait_for(ws.wait_closed(), 10)
         assert ws.close_code == 4410
