@@ -110,8 +110,7 @@ async def test_backend_subscription_sees_status_and_end(fast_server: ServerProce
             TranscriptionConfiguration={
                 "EngineTranscribeSettings": {
                     "LanguageCode": "en-US",
-                    "VocabularyFilterMethod": "tag",
-                    "VocabularyFilterName": "x",
+                    "ContentIdentificationType": "PII",
                 }
             },
         )
