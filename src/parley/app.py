@@ -21,12 +21,14 @@ from parley.auth import SigV4Verifier
 from parley.bus import EventBus, create_bus
 from parley.config import Settings
 from parley.credentials import CredentialStore
+from parley.live.convert import engine_failure
 from parley.live.runtime import LiveRuntime
 from parley.live.speech import SpeechService
 from parley.meetings.service import MeetingService
 from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
 from parley.store import Store
+from parley.web import web_routes
 from parley.ws.audio import AudioSocket
 from parley.ws.subscribe import EventSubscriptionSocket
 
@@ -44,7 +46,9 @@ class Components:
 
 
 # Paths Starlette serves; every other HTTP request is an AWS API call and goes straight to the endpoint.
-_STARLETTE_PATHS = re.compile(r"^/(ping$|meetings/[^/]+/transcript$)")
+# The web pages (``/``, ``/join``, ``/static/...``, ``/console/...``) live outside every AWS path, which all
+# start with ``/meetings`` or ``/tags``.
+_STARLETTE_PATHS = re.compile(r"^/(ping$|meetings/[^/]+/transcript$|$|join$|static/|console/)")
 
 
 class ParleyApp:
@@ -72,7 +76,12 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         settings.data_dir, settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
     bus = create_bus(settings.redis_url)
-    meetings = MeetingService(store, settings.limits, transcript_retention_s=settings.transcript_retention_s)
+    meetings = MeetingService(
+        store,
+        settings.limits,
+        transcript_retention_s=settings.transcript_retention_s,
+        engine_failure=engine_failure,
+    )
     speech = SpeechService(settings.data_dir, settings.speech)
     live = LiveRuntime(store=store, bus=bus, meetings=meetings, speech=speech, settings=settings.live)
     meetings.observers.append(live)
@@ -120,6 +129,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         await websocket.close(code=1008)
 
     routes = [
+        *web_routes(meetings, credentials, store, settings),
         Route("/ping", health, methods=["GET"]),
         WebSocketRoute("/calls/{meeting_id}", calls),
         WebSocketRoute("/control/{meeting_id}", signaling),

@@ -1,4 +1,9 @@
-"""``parley`` command line: ``parley serve`` runs the server (more subcommands come with the client)."""
+"""``parley`` command line: ``parley serve`` runs the server; the other commands are its client.
+
+The client commands speak the Chime SDK Meetings API through the AWS SDK, so credentials and region come from
+the usual AWS environment variables, profiles and files; ``--endpoint-url`` (or ``PARLEY_ENDPOINT_URL``) says
+which parley server to talk to.
+"""
 
 from __future__ import annotations
 
@@ -82,7 +87,9 @@ def _settings(args: argparse.Namespace) -> Settings:
             preload=not args.lazy_model,
         ),
         live=LiveSettings(
-            idle_timeout_s=args.idle_timeout, max_duration_s=args.max_duration, reap_interval_s=args.reap_interval
+            idle_timeout_s=args.idle_timeout,
+            max_duration_s=args.max_duration,
+            reap_interval_s=args.reap_interval,
         ),
         transcript_retention_s=args.transcript_retention,
         limits=Limits(
@@ -143,13 +150,147 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _client_options() -> argparse.ArgumentParser:
+    """Options every client command takes (a parent parser, so they go after the subcommand)."""
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("connection")
+    g.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="the parley server (default: $PARLEY_ENDPOINT_URL, else http://127.0.0.1:8000)",
+    )
+    g.add_argument("--profile", default=None, help="AWS profile for credentials (default: $AWS_PROFILE)")
+    g.add_argument(
+        "--region",
+        default=None,
+        help="signing region (default: the profile's or $AWS_DEFAULT_REGION, else us-east-1)",
+    )
+    return common
+
+
+def _csv(text: str) -> str:
+    """Comma lists go to the API as one string (the model's type), with stray spaces removed."""
+    return ",".join(p.strip() for p in text.split(",") if p.strip())
+
+
+def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = _client_options()
+
+    def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        return p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    meeting = group("meeting", "create, inspect, list and delete meetings")
+    p = meeting.add_parser("create", parents=[common], help="CreateMeeting")
+    p.add_argument("--external-id", help="ExternalMeetingId (default parley-cli-<random>)")
+    p.add_argument("--media-region", default="us-east-1", help="MediaRegion (default us-east-1)")
+    p.add_argument("--max-attendees", type=int, help="MeetingFeatures.Attendee.MaxCount")
+    p = meeting.add_parser("get", parents=[common], help="GetMeeting")
+    p.add_argument("meeting_id", metavar="MEETING")
+    p = meeting.add_parser("delete", parents=[common], help="DeleteMeeting")
+    p.add_argument("meeting_id", metavar="MEETING")
+    meeting.add_parser(
+        "list",
+        parents=[common],
+        help="the meetings created with this CLI that are still active",
+        description=(
+            "The Chime API has no ListMeetings and parley adds none. This lists the meetings that `parley "
+            "meeting create` made for the same endpoint and credentials (remembered in ~/.parley-cli/"
+            "meetings.json), checking each with GetMeeting and forgetting those that have ended. Meetings "
+            "created by other clients are not shown."
+        ),
+    )
+
+    attendee = group("attendee", "add, list and remove attendees")
+    p = attendee.add_parser("create", parents=[common], help="CreateAttendee (idempotent per ExternalUserId)")
+    p.add_argument("meeting_id", metavar="MEETING")
+    p.add_argument("--external-user-id", required=True, help="ExternalUserId (shown as the speaker name)")
+    p.add_argument(
+        "--capabilities",
+        help="e.g. Audio=Receive,Video=None,Content=None (unnamed ones stay SendReceive)",
+    )
+    p = attendee.add_parser("list", parents=[common], help="ListAttendees (all pages)")
+    p.add_argument("meeting_id", metavar="MEETING")
+    p = attendee.add_parser("delete", parents=[common], help="DeleteAttendee")
+    p.add_argument("meeting_id", metavar="MEETING")
+    p.add_argument("attendee_id", metavar="ATTENDEE")
+
+    transcription = group("transcription", "start and stop live transcription")
+    p = transcription.add_parser(
+        "start",
+        parents=[common],
+        help="StartMeetingTranscription with EngineTranscribeSettings",
+        description="Each option maps to one EngineTranscribeSettings field; the server validates combinations.",
+    )
+    p.add_argument("meeting_id", metavar="MEETING")
+    lang = p.add_mutually_exclusive_group(required=True)
+    lang.add_argument("--language", help="LanguageCode, e.g. en-US")
+    lang.add_argument("--identify-language", action="store_true", help="IdentifyLanguage")
+    p.add_argument("--language-options", type=_csv, help="LanguageOptions, e.g. en-US,de-DE")
+    p.add_argument("--preferred-language", help="PreferredLanguage")
+    p.add_argument(
+        "--stabilization",
+        choices=["low", "medium", "high"],
+        help="EnablePartialResultsStabilization with this PartialResultsStability",
+    )
+    p.add_argument(
+        "--transcribe-region", "--engine-region", help="EngineTranscribeSettings.Region (e.g. auto)"
+    )
+    pii = p.add_mutually_exclusive_group()
+    pii.add_argument("--pii-identification", action="store_true", help="ContentIdentificationType=PII")
+    pii.add_argument("--pii-redaction", action="store_true", help="ContentRedactionType=PII")
+    p.add_argument("--pii-entity-types", type=_csv, help="PiiEntityTypes, e.g. NAME,ADDRESS")
+    p.add_argument("--vocabulary", help="VocabularyName")
+    p.add_argument("--vocabulary-filter", help="VocabularyFilterName")
+    p.add_argument("--filter-method", choices=["remove", "mask", "tag"], help="VocabularyFilterMethod")
+    p = transcription.add_parser("stop", parents=[common], help="StopMeetingTranscription")
+    p.add_argument("meeting_id", metavar="MEETING")
+
+    p = sub.add_parser(
+        "join",
+        parents=[common],
+        help="stream an audio file into a meeting and show live captions",
+        description=(
+            "Join MEETING as an attendee, stream FILE (any format PyAV/FFmpeg reads, resampled to 16 kHz mono) "
+            "over the audio socket at real-time pace, and print the live captions. On a terminal, partials "
+            "update in place; otherwise only final results are printed, one 'speaker: text' line each. "
+            "At the end the client sends stop and waits for the last final result."
+        ),
+    )
+    p.add_argument("meeting_id", metavar="MEETING")
+    p.add_argument(
+        "--attendee",
+        required=True,
+        help="an AttendeeId, or an ExternalUserId (the attendee is created if it does not exist)",
+    )
+    p.add_argument("--audio", required=True, type=Path, metavar="FILE", help="the audio file to stream")
+    p.add_argument(
+        "--fast", action="store_true", help="send as fast as the server takes it, not in real time"
+    )
+
+    p = sub.add_parser(
+        "transcript",
+        parents=[common],
+        help="download a meeting's stored transcript",
+        description="A SigV4-signed GET of /meetings/MEETING/transcript.",
+    )
+    p.add_argument("meeting_id", metavar="MEETING")
+    p.add_argument("--format", choices=["vtt", "srt", "json"], default="vtt", help="json is JSON lines")
+    p.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parley", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
+    _client_parsers(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    from parley.client.commands import run
+
+    command = f"{args.command} {args.action}" if getattr(args, "action", None) else args.command
+    return run(command, args)
     parser.error(f"unknown command {args.command}")
     return 2
 

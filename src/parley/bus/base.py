@@ -232,4 +232,3 @@ def validate_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"{what} must be a non-empty string")
     return name
-

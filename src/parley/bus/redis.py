@@ -45,7 +45,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from parley.bus.base import (
@@ -118,15 +119,20 @@ class RedisEventBus:
         self._ns_bytes = namespace.encode()
         self._keepalive_s = keepalive_s
         self._backoff = backoff_s
-        # Both pools fail fast instead of retrying inside a call: the reader owns the retry policy (and
-        # reports it), and a publish during an outage should fail now, not after hidden retries.
-        no_retry = Retry(NoBackoff(), 0)
+        # Publishing retries twice, quickly, on connection errors only: a pooled connection may be stale after
+        # a Redis restart. (A reply lost after Redis ran the PUBLISH can so, rarely, deliver a message twice;
+        # a timeout is not retried.) A publish during a real outage still fails within about a second.
         self._client = Redis.from_url(
-            url, retry=no_retry, socket_connect_timeout=connect_timeout_s, socket_timeout=connect_timeout_s
+            url,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,)),
+            socket_connect_timeout=connect_timeout_s,
+            socket_timeout=connect_timeout_s,
+            client_name=f"{client_name}-publish",
         )
+        # The pub/sub connection never retries inside a call: the reader owns reconnection (and reports it).
         self._sub_pool = ConnectionPool.from_url(
             url,
-            retry=no_retry,
+            retry=Retry(NoBackoff(), 0),
             socket_connect_timeout=connect_timeout_s,
             client_name=client_name,
             # The reader parses RESP2 pub/sub replies itself. Under RESP3 (redis-py's default since 8) the
@@ -138,8 +144,14 @@ class RedisEventBus:
         self._entries: dict[_Key, _Entry] = {}
         self._unacked: dict[_Key, int] = {}
         self._conn: AbstractConnection | None = None
-        self._send_lock = asyncio.Lock()
+        # Every write to the pub/sub connection goes through this queue and one writer task, so a subscriber
+        # cancelled mid-join can never interrupt a half-written command (redis-py would drop the shared
+        # connection) and commands reach Redis exactly in the order the bus decided them.
+        self._outbox: asyncio.Queue[tuple[AbstractConnection, tuple[str | bytes, ...]] | None] = (
+            asyncio.Queue()
+        )
         self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
         self._listeners: list[ConnectionListener] = []
         self._connected = False
         self._resuming = False
@@ -161,17 +173,26 @@ class RedisEventBus:
             raise BusUnavailable(f"cannot reach Redis at {self._redacted_url()}: {exc}") from exc
         self._started = True
         self._connected = True
+        self._writer = asyncio.create_task(self._write_loop(), name="parley-bus-redis-writer")
+        # Installed before start() returns, so subscriptions made right after go straight to the server.
+        self._install(conn)
         self._reader = asyncio.create_task(self._run(conn), name="parley-bus-redis-reader")
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        # Cancellation alone is not relied on: Python 3.11's wait_for (used inside redis-py's send/connect)
+        # can swallow a cancel. Both loops also stop on ``_closed``, the dropped connection wakes the reader,
+        # and a sentinel wakes the writer.
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
         await self._drop_connection()
+        self._outbox.put_nowait(None)
+        for task in (self._reader, self._writer):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         entries = list(self._entries.values())
         self._entries.clear()
         for entry in entries:
@@ -234,17 +255,19 @@ class RedisEventBus:
             raise RuntimeError("start() the event bus before subscribing")
         key = self._key(sub)
         entry = self._entries.get(key)
+        created = entry is None
         if entry is None:
             entry = self._entries[key] = _Entry(sub.key)
-            entry.subs.add(sub)
-            await self._send(("SUBSCRIBE" if key[0] == "c" else "PSUBSCRIBE"), [key])
-        else:
-            entry.subs.add(sub)
-        if entry.live:
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        entry.waiters.append(waiter)
+        entry.subs.add(sub)
+        # From here on the subscription holds a reference: release it on *any* way out (a cancelled join
+        # must not leave a half-made entry behind for the next subscriber to wait on).
         try:
+            if created:
+                self._send("SUBSCRIBE" if key[0] == "c" else "PSUBSCRIBE", key)
+            if entry.live:
+                return
+            waiter = asyncio.get_running_loop().create_future()
+            entry.waiters.append(waiter)
             await waiter
         except BaseException:
             await self._detach(sub)
@@ -262,22 +285,32 @@ class RedisEventBus:
         for waiter in entry.waiters:
             waiter.cancel()
         if not self._closed:
-            await self._send(("UNSUBSCRIBE" if key[0] == "c" else "PUNSUBSCRIBE"), [key])
+            self._send("UNSUBSCRIBE" if key[0] == "c" else "PUNSUBSCRIBE", key)
 
-    async def _send(self, command: str, keys: list[_Key]) -> None:
-        """Send a (P)(UN)SUBSCRIBE if connected; while disconnected the reader resubscribes on reconnect."""
-        async with self._send_lock:
-            conn = self._conn
-            if conn is None or not conn.is_connected:
+    def _send(self, command: str, key: _Key) -> None:
+        """Queue a (P)(UN)SUBSCRIBE if connected; while disconnected the reader resubscribes on reconnect."""
+        conn = self._conn
+        if conn is None:
+            return
+        if command in ("SUBSCRIBE", "PSUBSCRIBE"):
+            self._unacked[key] = self._unacked.get(key, 0) + 1
+        self._outbox.put_nowait((conn, (command, key[1])))
+
+    async def _write_loop(self) -> None:
+        while not self._closed:
+            item = await self._outbox.get()
+            if item is None:
                 return
-            if command in ("SUBSCRIBE", "PSUBSCRIBE"):
-                for key in keys:
-                    self._unacked[key] = self._unacked.get(key, 0) + 1
+            conn, args = item
+            # Commands queued for a connection that has since been dropped are moot: the next connection
+            # resubscribes from the tables. Checking is_connected also stops redis-py from silently
+            # reconnecting a dropped connection inside send_command.
+            if conn is not self._conn or not conn.is_connected:
+                continue
             try:
-                await conn.send_command(command, *(name for _, name in keys))
-            except _CONNECTION_ERRORS as exc:
-                # The reader sees the broken connection too and resubscribes after reconnecting.
-                log.debug("event bus: %s failed on a dropping connection: %s", command, exc)
+                await conn.send_command(*args)
+            except _CONNECTION_ERRORS as exc:  # the reader notices too, and reconnects
+                log.debug("event bus: %s failed on a dropping connection: %s", args[0], exc)
 
     # -- the reader ----------------------------------------------------------------------------------------
 
@@ -286,48 +319,55 @@ class RedisEventBus:
         await conn.connect()
         return conn
 
-    async def _install(self, conn: AbstractConnection) -> None:
-        """Make ``conn`` the pub/sub connection and (re)subscribe everything the process listens to."""
-        async with self._send_lock:
-            self._conn = conn
-            self._unacked.clear()
-            channels = [key for key in self._entries if key[0] == "c"]
-            patterns = [key for key in self._entries if key[0] == "p"]
-            for key in channels + patterns:
-                self._entries[key].live = False
-                self._unacked[key] = 1
-            if channels:
-                await conn.send_command("SUBSCRIBE", *(name for _, name in channels))
-            if patterns:
-                await conn.send_command("PSUBSCRIBE", *(name for _, name in patterns))
-            # Replies come in command order, so this PING's reply means every resubscribe above is live.
-            await conn.send_command("PING", _RESUME_MARKER)
+    def _install(self, conn: AbstractConnection) -> None:
+        """Make ``conn`` the pub/sub connection and queue the (re)subscription of everything listened to."""
+        self._conn = conn
+        self._unacked.clear()
+        channels = [key for key in self._entries if key[0] == "c"]
+        patterns = [key for key in self._entries if key[0] == "p"]
+        for key in channels + patterns:
+            self._entries[key].live = False
+            self._unacked[key] = 1
+        if channels:
+            self._outbox.put_nowait((conn, ("SUBSCRIBE", *(name for _, name in channels))))
+        if patterns:
+            self._outbox.put_nowait((conn, ("PSUBSCRIBE", *(name for _, name in patterns))))
+        # Replies come in command order, so this PING's reply means every resubscribe above is live.
+        self._outbox.put_nowait((conn, ("PING", _RESUME_MARKER)))
 
     async def _drop_connection(self) -> None:
-        async with self._send_lock:
-            conn, self._conn = self._conn, None
+        conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.disconnect(nowait=True)
 
     async def _run(self, conn: AbstractConnection) -> None:
-        """Read, fan out, and reconnect forever (until cancelled by ``close()``)."""
+        """Read, fan out, and reconnect until ``close()``."""
         delay = self._backoff[0]
-        first = True
-        while True:
+        installed = True  # start() installed the first connection
+        while not self._closed:
             try:
-                self._resuming = not first
-                await self._install(conn)
+                if not installed:
+                    self._resuming = True
+                    self._install(conn)
+                    installed = True
                 delay = self._backoff[0]
                 await self._read(conn)
             except _CONNECTION_ERRORS as exc:
-                log.warning("event bus: lost the Redis pub/sub connection: %s", exc)
+                if not self._closed:
+                    log.warning("event bus: lost the Redis pub/sub connection: %s", exc)
+            except Exception:
+                # Whatever broke the reader (a protocol surprise), a fresh connection is the way back.
+                if not self._closed:
+                    log.exception("event bus: the Redis pub/sub reader failed")
             await self._drop_connection()
+            if self._closed:
+                return
             if self._connected:
                 self._connected = False
                 self._notify(ConnectionEvent.INTERRUPTED)
-            first = False
-            while True:
+            installed = False
+            while not self._closed:
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, self._backoff[1])
                 try:
@@ -335,6 +375,10 @@ class RedisEventBus:
                     break
                 except _CONNECTION_ERRORS as exc:
                     log.info("event bus: Redis still unreachable: %s", exc)
+            if self._closed:
+                with contextlib.suppress(Exception):
+                    await conn.disconnect(nowait=True)
+                return
             self._connected = True
 
     async def _read(self, conn: AbstractConnection) -> None:
@@ -345,8 +389,7 @@ class RedisEventBus:
                 # Silence: a PING tells a dead peer (no RST, e.g. a partition) from a quiet one.
                 if pinged:
                     raise ConnectionError("Redis did not answer a keepalive PING")
-                async with self._send_lock:
-                    await conn.send_command("PING", _KEEPALIVE_MARKER)
+                self._outbox.put_nowait((conn, ("PING", _KEEPALIVE_MARKER)))
                 pinged = True
                 continue
             pinged = False
@@ -375,7 +418,7 @@ class RedisEventBus:
                         psub._deliver(item)
         elif kind in (b"subscribe", b"psubscribe"):
             key: _Key = ("c" if kind == b"subscribe" else "p", reply[1])
-            left = 0
+            left = self._unacked.get(key, 0) - 1
             if left > 0:
                 self._unacked[key] = left
                 return
@@ -406,4 +449,3 @@ class RedisEventBus:
         scheme, _, rest = self._url.partition("://")
         _credentials, at, host = rest.rpartition("@")
         return f"{scheme}://***@{host}" if at else self._url
-

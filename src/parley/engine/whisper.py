@@ -211,7 +211,9 @@ class WhisperEngine:
                     languages[i] = max(candidates, key=lambda code: probs.get(code, 0.0))
 
         toks = [self._tokenizer(lang) for lang in languages]
-        prompts = self._aligned_prompts([self._prompt(tok, req) for tok, req in zip(toks, reqs, strict=True)], toks[0])
+        prompts = self._aligned_prompts(
+            [self._prompt(tok, req) for tok, req in zip(toks, reqs, strict=True)], toks[0]
+        )
         audio_s = max(r.audio.shape[0] for r in reqs) / SAMPLE_RATE
         budget = int(audio_s * self.tokens_per_second) + 8
         max_length = min(448, max(len(p) for p in prompts) + budget)

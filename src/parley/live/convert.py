@@ -78,6 +78,15 @@ def stream_config(configuration: dict[str, Any]) -> StreamConfig:
         raise UnsupportedConfiguration(str(exc)) from None
 
 
+def engine_failure(configuration: dict[str, Any]) -> str | None:
+    """Why the speech engine cannot honour this configuration (None if it can)."""
+    try:
+        stream_config(configuration)
+    except UnsupportedConfiguration as exc:
+        return str(exc)
+    return None
+
+
 def transcript_result(
     result: RecognitionResult, *, origin_ms: int, attendee_id: str, external_user_id: str, channel_id: str
 ) -> TranscriptResult:

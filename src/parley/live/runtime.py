@@ -12,12 +12,12 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from parley.audio.decode import Decoder
 from parley.bus.base import EventBus
-from parley.live.convert import UnsupportedConfiguration, status_event, stream_config, transcript_result
+from parley.live.convert import status_event, transcript_result
 from parley.live.hub import MeetingHub, Transcriber
 from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
 from parley.live.speech import Speech, SpeechService
@@ -136,15 +136,6 @@ class LiveRuntime:
     async def _coordinate(self, meeting: Meeting, state: TranscriptionState) -> None:
         lock = self._coordination_locks.setdefault(meeting.meeting_id, asyncio.Lock())
         async with lock:
-            if state.status == "started":
-                try:
-                    stream_config(state.configuration)
-                except UnsupportedConfiguration as exc:
-                    # Valid for Transcribe but not for this engine: the meeting is not transcribing.
-                    state = replace(
-                        state, status="failed", stopped_at=state.updated_at, extra={"message": str(exc)}
-                    )
-                    await self.store.save_transcription(state)
             channel = self.channel(meeting.meeting_id)
             fresh_after = time.time() - self.settings.presence_ttl_s
             nodes = await self.store.connection_nodes(meeting.meeting_id, fresh_after)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,10 +99,13 @@ class MeetingService:
         limits: Limits | None = None,
         clock: Any = time.time,
         transcript_retention_s: float = 0.0,
+        engine_failure: Callable[[dict[str, Any]], str | None] | None = None,
     ) -> None:
+        """``engine_failure`` says why the speech engine cannot honour a (Transcribe-valid) configuration."""
         self.store = store
         self.limits = limits or Limits()
         self.transcript_retention_s = transcript_retention_s
+        self.engine_failure = engine_failure
         self.clock = clock
         self.observers: list[MeetingObserver] = []
 
@@ -441,6 +444,8 @@ class MeetingService:
                 )
         region, region_failure = transcription_region(config, meeting.media_region)
         failure = region_failure or transcribe_failure(config)
+        if failure is None and self.engine_failure is not None:
+            failure = self.engine_failure(config)
         now = self.clock()
         state = TranscriptionState(
             meeting_id=meeting.meeting_id,

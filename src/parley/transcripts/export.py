@@ -224,7 +224,9 @@ def to_webvtt(
     return "\n".join(blocks)
 
 
-def to_srt(results: Iterable[TranscriptResult], meeting_start_ms: int, options: CueOptions | None = None) -> str:
+def to_srt(
+    results: Iterable[TranscriptResult], meeting_start_ms: int, options: CueOptions | None = None
+) -> str:
     """An SRT file; SRT has no speaker markup, so the first line is prefixed with ``Speaker: ``.
 
     The prefix is not counted against ``max_line_chars``: it is a label, not subtitle text.

@@ -128,6 +128,9 @@ class AudioSocket:
             session.close(CloseCode.INTERNAL, "internal error")
         finally:
             await self.runtime.leave(session)
+            if session.decoder is not None:
+                session.decoder.close()  # container decoders own a demuxer thread
+            session.close(CloseCode.NORMAL, "")  # no-op if already closing; ends the writer task
             await session.wait_closed()
 
     async def _receive(self, websocket: WebSocket, session: AttendeeSession) -> None:

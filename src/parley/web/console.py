@@ -1,0 +1,547 @@
+"""The browser console's JSON API (``/console/api/...``) and the routes that serve the web pages.
+
+Why a console API at all: the browser never holds an AWS secret. A person signs in once with an
+identity from the credentials file; the server keeps a random session token in memory (HttpOnly,
+SameSite=Strict cookie) and calls the ``MeetingService`` directly as that identity's account, with the
+same model validation and the same modeled errors the signed AWS API gives.
+
+CSRF: every state-changing request must carry ``X-Parley-Console: 1`` (a custom header a cross-site form
+cannot send without a CORS preflight, which we never grant), the cookie is SameSite=Strict, and a
+present ``Origin`` must match the ``Host``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from botocore.model import ServiceModel
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from parley.credentials import CredentialStore, Identity
+from parley.errors import ServiceError, bad_request, not_found
+from parley.meetings.service import Caller, MeetingService
+from parley.protocol.serializer import error_status
+from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
+from parley.protocol.validate import validate
+from parley.store import Store
+from parley.transcripts.events import TranscriptResult
+from parley.transcripts.export import to_jsonl, to_srt, to_webvtt
+
+if TYPE_CHECKING:
+    from parley.config import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+COOKIE_NAME = "parley_console"
+CSRF_HEADER = "x-parley-console"
+VIEWER_NAME = "Console viewer"
+DEFAULT_REGION = "us-east-1"
+_REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
+_GUID = re.compile(r"[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}")
+EXPORT_FORMATS = {
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "vtt": ("text/vtt; charset=utf-8", "vtt"),
+    "srt": ("application/x-subrip; charset=utf-8", "srt"),
+}
+
+
+@dataclass
+class ConsoleMeeting:
+    """What the session remembers of a meeting it created: Chime has no ListMeetings."""
+
+    meeting_id: str
+    external_meeting_id: str | None
+    created_at: float
+    # attendee id -> (external user id, join token, audio capability); tokens are only returned on
+    # creation, so the session keeps them to rebuild join links.
+    join_tokens: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    viewer_id: str | None = None
+
+
+@dataclass
+class ConsoleSession:
+    identity_name: str
+    access_key_id: str
+    account_id: str
+    region: str
+    expires_at: float
+    meetings: dict[str, ConsoleMeeting] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(account_id=self.account_id, region=self.region)
+
+
+class ConsoleSessions:
+    """Sessions held in memory, keyed by the SHA-256 of the cookie token (the token itself is not kept).
+
+    Memory only, on purpose: a restart signs everyone out, and nothing secret ever reaches disk. The
+    number of sessions is capped; the oldest goes first.
+    """
+
+    def __init__(self, ttl_s: float = 12 * 3600, max_sessions: int = 1000, clock: Any = time.time) -> None:
+        self.ttl_s = ttl_s
+        self.max_sessions = max_sessions
+        self.clock = clock
+        self._sessions: OrderedDict[str, ConsoleSession] = OrderedDict()
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def create(self, identity: Identity, region: str) -> tuple[str, ConsoleSession]:
+        self._expire()
+        while len(self._sessions) >= self.max_sessions:
+            self._sessions.popitem(last=False)
+        token = secrets.token_urlsafe(32)
+        session = ConsoleSession(
+            identity_name=identity.name,
+            access_key_id=identity.access_key_id,
+            account_id=identity.account_id,
+            region=region,
+            expires_at=self.clock() + self.ttl_s,
+        )
+        self._sessions[self._key(token)] = session
+        return token, session
+
+    def get(self, token: str | None) -> ConsoleSession | None:
+        if not token:
+            return None
+        key = self._key(token)
+        session = self._sessions.get(key)
+        if session is None:
+            return None
+        if session.expires_at <= self.clock():
+            del self._sessions[key]
+            return None
+        return session
+
+    def drop(self, token: str | None) -> None:
+        if token:
+            self._sessions.pop(self._key(token), None)
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for key in [k for k, s in self._sessions.items() if s.expires_at <= now]:
+            del self._sessions[key]
+
+
+class ConsoleError(Exception):
+    """A console-level refusal (not signed in, missing CSRF header) with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+Handler = Callable[[Request, ConsoleSession], Awaitable[Response]]
+
+
+class ConsoleApi:
+    """The ``/console/api`` handlers: each maps onto one or two ``MeetingService`` calls."""
+
+    def __init__(
+        self,
+        meetings: MeetingService,
+        credentials: CredentialStore,
+        store: Store,
+        public_url: str | None,
+        sessions: ConsoleSessions | None = None,
+        service_model: ServiceModel | None = None,
+    ) -> None:
+        self.meetings = meetings
+        self.credentials = credentials
+        self.store = store
+        self.public_url = public_url
+        self.sessions = sessions or ConsoleSessions()
+        self.model = service_model or load_service_model(*CHIME_SDK_MEETINGS)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _error(self, status: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse({"code": code, "message": message}, status_code=status, headers=_NO_STORE)
+
+    def _validated(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Check ``params`` against the operation's modeled input, exactly as the signed API does."""
+        violations = validate(self.model.operation_model(operation).input_shape, params)
+        if violations.messages:
+            raise bad_request(violations.summary())
+        return params
+
+    def _base_url(self, request: Request) -> str:
+        if self.public_url:
+            return self.public_url
+        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+    @staticmethod
+    def _check_csrf(request: Request) -> None:
+        if request.method in ("GET", "HEAD"):
+            return
+        if request.headers.get(CSRF_HEADER) != "1":
+            raise ConsoleError(403, "CsrfCheckFailed", "Missing X-Parley-Console header")
+        origin = request.headers.get("origin")
+        if origin and origin != "null":
+            if urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
+                raise ConsoleError(403, "CsrfCheckFailed", "Cross-origin request refused")
+        elif origin == "null":
+            raise ConsoleError(403, "CsrfCheckFailed", "Cross-origin request refused")
+
+    def endpoint(
+        self, handler: Handler, *, signed_in: bool = True
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap a handler: CSRF check, session lookup, and errors as JSON ``{code, message}``."""
+
+        async def call(request: Request) -> Response:
+            try:
+                self._check_csrf(request)
+                session = self.sessions.get(request.cookies.get(COOKIE_NAME))
+                if signed_in and session is None:
+                    raise ConsoleError(401, "NotSignedIn", "Sign in to use the console")
+                response = await handler(request, session)  # type: ignore[arg-type]
+            except ConsoleError as exc:
+                return self._error(exc.status, exc.code, exc.message)
+            except ServiceError as exc:
+                return self._error(error_status(self.model, exc.code), exc.code, exc.message)
+            response.headers.update(_NO_STORE)
+            return response
+
+        return call
+
+    @staticmethod
+    async def _json(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise bad_request("The request body must be JSON") from None
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object")
+        return body
+
+    @staticmethod
+    def _meeting_id(request: Request) -> str:
+        meeting_id = request.path_params["meeting_id"]
+        if not _GUID.fullmatch(meeting_id):
+            raise bad_request(f"Invalid meeting id {meeting_id}")
+        return meeting_id.lower()
+
+    # -- session --------------------------------------------------------------------------------
+
+    async def login(self, request: Request, _session: ConsoleSession | None) -> Response:
+        body = await self._json(request)
+        access_key_id = str(body.get("accessKeyId") or "").strip()
+        secret = str(body.get("secretAccessKey") or "")
+        region = str(body.get("region") or DEFAULT_REGION).strip()
+        if not _REGION_RE.fullmatch(region):
+            raise bad_request(f"{region!r} is not a region name such as us-east-1")
+        identity = self.credentials.lookup(access_key_id)
+        # Compare against a dummy when the key is unknown, so both failures take the same path.
+        expected = identity.secret_access_key if identity else secrets.token_hex(20)
+        if identity is None or not hmac.compare_digest(secret.encode(), expected.encode()):
+            raise ConsoleError(401, "InvalidCredentials", "Unknown access key id or wrong secret access key")
+        self.sessions.drop(request.cookies.get(COOKIE_NAME))
+        token, session = self.sessions.create(identity, region)
+        response = JSONResponse(self._session_shape(session))
+        response.set_cookie(
+            COOKIE_NAME,
+            token,
+            max_age=int(self.sessions.ttl_s),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def logout(self, request: Request, _session: ConsoleSession | None) -> Response:
+        self.sessions.drop(request.cookies.get(COOKIE_NAME))
+        response = JSONResponse({})
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+        return response
+
+    async def whoami(self, _request: Request, session: ConsoleSession) -> Response:
+        return JSONResponse(self._session_shape(session))
+
+    @staticmethod
+    def _session_shape(session: ConsoleSession) -> dict[str, Any]:
+        return {
+            "identity": session.identity_name,
+            "accessKeyId": session.access_key_id,
+            "accountId": session.account_id,
+            "region": session.region,
+            "expiresAt": int(session.expires_at * 1000),
+        }
+
+    # -- meetings -------------------------------------------------------------------------------
+
+    async def _meeting_summary(
+        self, request: Request, session: ConsoleSession, m: ConsoleMeeting
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "MeetingId": m.meeting_id,
+            "ExternalMeetingId": m.external_meeting_id,
+            "CreatedAt": int(m.created_at * 1000),
+        }
+        try:
+            got = await self.meetings.get_meeting(
+                session.caller, {"MeetingId": m.meeting_id}, self._base_url(request)
+            )
+        except ServiceError as exc:
+            if exc.code != "NotFoundException":
+                raise
+            summary["Ended"] = True
+            return summary
+        summary["Ended"] = False
+        summary["Meeting"] = got["Meeting"]
+        state = await self.store.get_transcription(m.meeting_id)
+        if state is not None:
+            summary["Transcription"] = {
+                "Status": state.status,
+                "Configuration": state.configuration,
+                "Message": (state.extra or {}).get("message"),
+            }
+        return summary
+
+    async def list_meetings(self, request: Request, session: ConsoleSession) -> Response:
+        out = [
+            await self._meeting_summary(request, session, m)
+            for m in sorted(session.meetings.values(), key=lambda m: m.created_at, reverse=True)
+        ]
+        return JSONResponse({"Meetings": out})
+
+    async def create_meeting(self, request: Request, session: ConsoleSession) -> Response:
+        body = await self._json(request)
+        params: dict[str, Any] = {
+            "ClientRequestToken": secrets.token_hex(16),
+            "MediaRegion": str(body.get("MediaRegion") or session.region),
+        }
+        # CreateMeeting requires an ExternalMeetingId; the console lets a person skip naming a meeting.
+        params["ExternalMeetingId"] = str(body.get("ExternalMeetingId") or "").strip() or "Untitled meeting"
+        self._validated("CreateMeeting", params)
+        result = await self.meetings.create_meeting(session.caller, params, self._base_url(request))
+        meeting = result["Meeting"]
+        entry = ConsoleMeeting(meeting["MeetingId"], meeting.get("ExternalMeetingId"), time.time())
+        session.meetings[entry.meeting_id] = entry
+        return JSONResponse(await self._meeting_summary(request, session, entry), status_code=201)
+
+    async def get_meeting(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        entry = session.meetings.get(meeting_id)
+        if entry is None:
+            # A meeting of this account made elsewhere: adopt it if it exists.
+            await self.meetings.get_meeting(
+                session.caller, {"MeetingId": meeting_id}, self._base_url(request)
+            )
+            entry = ConsoleMeeting(meeting_id, None, time.time())
+            session.meetings[meeting_id] = entry
+        return JSONResponse(await self._meeting_summary(request, session, entry))
+
+    async def delete_meeting(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        await self.meetings.delete_meeting(session.caller, {"MeetingId": meeting_id})
+        return Response(status_code=204)
+
+    # -- attendees ------------------------------------------------------------------------------
+
+    def _entry(self, session: ConsoleSession, meeting_id: str) -> ConsoleMeeting:
+        entry = session.meetings.get(meeting_id)
+        if entry is None:
+            entry = ConsoleMeeting(meeting_id, None, time.time())
+            session.meetings[meeting_id] = entry
+        return entry
+
+    async def list_attendees(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        entry = self._entry(session, meeting_id)
+        attendees: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"MeetingId": meeting_id, **({"NextToken": token} if token else {})}
+            page = await self.meetings.list_attendees(session.caller, params)
+            attendees += page["Attendees"]
+            token = page.get("NextToken")
+            if not token:
+                break
+        for attendee in attendees:
+            known = entry.join_tokens.get(attendee["AttendeeId"])
+            if known is not None:
+                attendee["JoinToken"] = known[1]
+            attendee["IsConsoleViewer"] = attendee["AttendeeId"] == entry.viewer_id
+        return JSONResponse({"Attendees": attendees})
+
+    async def _create_attendee(
+        self, session: ConsoleSession, meeting_id: str, name: str, audio: str
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"MeetingId": meeting_id, "ExternalUserId": name}
+        if audio != "SendReceive":
+            params["Capabilities"] = {"Audio": audio, "Video": "None", "Content": "None"}
+        self._validated("CreateAttendee", params)
+        attendee: dict[str, Any] = (await self.meetings.create_attendee(session.caller, params))["Attendee"]
+        entry = self._entry(session, meeting_id)
+        entry.join_tokens[attendee["AttendeeId"]] = (name, attendee["JoinToken"], audio)
+        return attendee
+
+    async def create_attendee(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        body = await self._json(request)
+        name = str(body.get("ExternalUserId") or "").strip()
+        audio = str(body.get("Audio") or "SendReceive")
+        if audio not in ("SendReceive", "Receive"):
+            raise bad_request("Audio must be SendReceive or Receive")
+        attendee = await self._create_attendee(session, meeting_id, name, audio)
+        return JSONResponse({"Attendee": attendee}, status_code=201)
+
+    async def delete_attendee(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        attendee_id = request.path_params["attendee_id"]
+        params = self._validated("DeleteAttendee", {"MeetingId": meeting_id, "AttendeeId": attendee_id})
+        await self.meetings.delete_attendee(session.caller, params)
+        self._entry(session, meeting_id).join_tokens.pop(attendee_id.lower(), None)
+        return Response(status_code=204)
+
+    async def viewer(self, request: Request, session: ConsoleSession) -> Response:
+        """The receive-only attendee this console listens as, created once per meeting and session."""
+        meeting_id = self._meeting_id(request)
+        entry = self._entry(session, meeting_id)
+        if entry.viewer_id is not None and entry.viewer_id in entry.join_tokens:
+            name, token, _audio = entry.join_tokens[entry.viewer_id]
+            try:
+                await self.meetings.get_attendee(
+                    session.caller, {"MeetingId": meeting_id, "AttendeeId": entry.viewer_id}
+                )
+                return JSONResponse(
+                    {"AttendeeId": entry.viewer_id, "ExternalUserId": name, "JoinToken": token}
+                )
+            except ServiceError as exc:
+                if exc.code != "NotFoundException":
+                    raise
+        attendee = await self._create_attendee(session, meeting_id, VIEWER_NAME, "Receive")
+        entry.viewer_id = attendee["AttendeeId"]
+        return JSONResponse(
+            {
+                "AttendeeId": attendee["AttendeeId"],
+                "ExternalUserId": attendee["ExternalUserId"],
+                "JoinToken": attendee["JoinToken"],
+            }
+        )
+
+    # -- transcription --------------------------------------------------------------------------
+
+    async def start_transcription(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        body = await self._json(request)
+        params = self._validated(
+            "StartMeetingTranscription",
+            {"MeetingId": meeting_id, "TranscriptionConfiguration": body.get("TranscriptionConfiguration")},
+        )
+        await self.meetings.start_meeting_transcription(session.caller, params)
+        state = await self.store.get_transcription(meeting_id)
+        return JSONResponse(
+            {
+                "Status": state.status if state else "unknown",
+                "Message": (state.extra or {}).get("message") if state else None,
+            }
+        )
+
+    async def stop_transcription(self, request: Request, session: ConsoleSession) -> Response:
+        meeting_id = self._meeting_id(request)
+        await self.meetings.stop_meeting_transcription(session.caller, {"MeetingId": meeting_id})
+        return JSONResponse({"Status": "stopped"})
+
+    async def transcript(self, request: Request, session: ConsoleSession) -> Response:
+        """The stored final results as a download, like the signed ``/meetings/{id}/transcript``."""
+        meeting_id = self._meeting_id(request)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in EXPORT_FORMATS:
+            raise bad_request(f"format must be one of {', '.join(sorted(EXPORT_FORMATS))}")
+        stored = await self.store.transcript(session.account_id, meeting_id)
+        if stored is None:
+            meeting = await self.store.get_meeting(session.account_id, meeting_id)
+            if meeting is None:
+                raise not_found(f"Meeting <{meeting_id}> not found")
+            stored = (int(meeting.created_at * 1000), [])
+        start_ms, rows = stored
+        results = [TranscriptResult.from_dict(r) for r in rows]
+        content_type, extension = EXPORT_FORMATS[fmt]
+        if extension == "vtt":
+            text = to_webvtt(results, start_ms)
+        elif extension == "srt":
+            text = to_srt(results, start_ms)
+        else:
+            text = to_jsonl(results)
+        return Response(
+            text,
+            media_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{meeting_id}.{extension}"'},
+        )
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        e = self.endpoint
+        base = "/console/api"
+        meeting = base + "/meetings/{meeting_id}"
+        return [
+            Route(base + "/login", e(self.login, signed_in=False), methods=["POST"]),
+            Route(base + "/logout", e(self.logout, signed_in=False), methods=["POST"]),
+            Route(base + "/session", e(self.whoami), methods=["GET"]),
+            Route(base + "/meetings", e(self.list_meetings), methods=["GET"]),
+            Route(base + "/meetings", e(self.create_meeting), methods=["POST"]),
+            Route(meeting, e(self.get_meeting), methods=["GET"]),
+            Route(meeting, e(self.delete_meeting), methods=["DELETE"]),
+            Route(meeting + "/attendees", e(self.list_attendees), methods=["GET"]),
+            Route(meeting + "/attendees", e(self.create_attendee), methods=["POST"]),
+            Route(meeting + "/attendees/{attendee_id}", e(self.delete_attendee), methods=["DELETE"]),
+            Route(meeting + "/viewer", e(self.viewer), methods=["POST"]),
+            Route(meeting + "/transcription/start", e(self.start_transcription), methods=["POST"]),
+            Route(meeting + "/transcription/stop", e(self.stop_transcription), methods=["POST"]),
+            Route(meeting + "/transcript", e(self.transcript), methods=["GET"]),
+        ]
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+# The pages load only their own scripts and styles, and talk only to this origin ('self' covers ws/wss too).
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    path = STATIC_DIR / name
+
+    async def serve(_request: Request) -> Response:
+        return FileResponse(path, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+
+    return serve
+
+
+def web_routes(
+    meetings: MeetingService, credentials: CredentialStore, store: Store, settings: Settings
+) -> list[BaseRoute]:
+    """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
+    api = ConsoleApi(meetings, credentials, store, settings.public_url)
+    return [
+        Route("/", _page("console.html"), methods=["GET"]),
+        Route("/join", _page("join.html"), methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        *api.routes(),
+    ]

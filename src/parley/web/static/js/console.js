@@ -1,0 +1,507 @@
+// The console: sign in, manage meetings and attendees, run transcription and watch live captions.
+// Every call goes to /console/api on this server, which acts for the signed-in identity: the browser
+// never holds the secret key.
+
+import { MeetingSocket, describeClose } from "./audio-socket.js";
+import { CaptionView } from "./captions.js";
+
+const LANGUAGES = [
+  ["en-US", "English (US)"], ["en-GB", "English (UK)"], ["en-AU", "English (Australia)"],
+  ["de-DE", "German"], ["es-US", "Spanish (US)"], ["fr-FR", "French"], ["fr-CA", "French (Canada)"],
+  ["it-IT", "Italian"], ["pt-BR", "Portuguese (Brazil)"], ["ja-JP", "Japanese"], ["ko-KR", "Korean"],
+  ["zh-CN", "Chinese (Mandarin)"], ["hi-IN", "Hindi"], ["th-TH", "Thai"],
+];
+
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** One console API call; the custom header is the CSRF guard the server requires. */
+async function api(method, path, body) {
+  const headers = { "X-Parley-Console": "1" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/console/api${path}`, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, data.code || "Error", data.message || response.statusText);
+  return data;
+}
+
+function joinLink(meetingId, attendee) {
+  const params = new URLSearchParams({ meeting: meetingId, token: attendee.JoinToken, name: attendee.ExternalUserId });
+  if (attendee.Capabilities && attendee.Capabilities.Audio === "Receive") params.set("listen", "1");
+  return `${location.origin}/join#${params}`;
+}
+
+function element(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+class Console {
+  constructor() {
+    this.session = null;
+    this.meetings = [];
+    this.selected = null; // meeting id
+    this.viewer = null; // MeetingSocket of the console's own receive-only attendee
+    this.captions = new CaptionView($("captions"));
+    this.captions.onStatus = (status) => this.transcriptionChanged(status.type);
+    this.fillLanguages();
+    this.bind();
+  }
+
+  // -- setup ------------------------------------------------------------------------------------
+
+  fillLanguages() {
+    const options = LANGUAGES.map(([code, name]) => element("option", { value: code, textContent: `${name} — ${code}` }));
+    $("language").append(...options);
+    for (const [code, name] of LANGUAGES) {
+      const box = element("input", { type: "checkbox", value: code, checked: code === "en-US" || code === "de-DE" });
+      $("language-options").append(element("label", { className: "check" }, box, ` ${name}`));
+      $("preferred-language").append(element("option", { value: code, textContent: code }));
+    }
+  }
+
+  bind() {
+    $("login-form").addEventListener("submit", (e) => this.login(e));
+    $("logout").addEventListener("click", () => this.logout());
+    $("new-meeting-form").addEventListener("submit", (e) => this.createMeeting(e));
+    $("attendee-form").addEventListener("submit", (e) => this.addAttendee(e));
+    $("transcription-form").addEventListener("submit", (e) => this.startTranscription(e));
+    $("stop-transcription").addEventListener("click", () => this.stopTranscription());
+    $("delete-meeting").addEventListener("click", () => this.deleteMeeting());
+    for (const radio of document.querySelectorAll('input[name="mode"]')) {
+      radio.addEventListener("change", () => this.modeChanged());
+    }
+    window.addEventListener("hashchange", () => this.selectFromHash());
+  }
+
+  async start() {
+    try {
+      this.session = await api("GET", "/session");
+    } catch (error) {
+      if (error.status !== 401) this.toast(error.message, true);
+      this.showLogin();
+      return;
+    }
+    await this.showApp();
+  }
+
+  // -- session ----------------------------------------------------------------------------------
+
+  showLogin() {
+    this.closeViewer();
+    $("app-view").hidden = true;
+    $("user-box").hidden = true;
+    $("login-view").hidden = false;
+    $("access-key-id").focus();
+  }
+
+  async login(event) {
+    event.preventDefault();
+    const form = event.target;
+    const button = $("login-submit");
+    $("login-error").hidden = true;
+    button.disabled = true;
+    try {
+      this.session = await api("POST", "/login", {
+        accessKeyId: form.accessKeyId.value.trim(),
+        secretAccessKey: form.secretAccessKey.value,
+        region: form.region.value.trim(),
+      });
+      form.secretAccessKey.value = "";
+      await this.showApp();
+    } catch (error) {
+      $("login-error").textContent =
+        error.code === "InvalidCredentials" ? "Sign-in failed: unknown access key ID or wrong secret access key." : error.message;
+      $("login-error").hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async logout() {
+    await api("POST", "/logout").catch(() => {});
+    this.session = null;
+    this.selected = null;
+    history.replaceState(null, "", "/");
+    this.showLogin();
+  }
+
+  async showApp() {
+    $("login-view").hidden = true;
+    $("app-view").hidden = false;
+    $("user-box").hidden = false;
+    $("who").textContent = `${this.session.identity} · ${this.session.accountId} · ${this.session.region}`;
+    await this.refreshMeetings();
+    await this.selectFromHash();
+  }
+
+  /** A 401 anywhere means the session expired or the server restarted: back to sign-in. */
+  handleError(error, target = null) {
+    if (error.status === 401) {
+      this.toast("Your session ended. Sign in again.", true);
+      this.showLogin();
+      return;
+    }
+    if (target) {
+      target.textContent = error.message;
+      target.hidden = false;
+    } else {
+      this.toast(error.message, true);
+    }
+  }
+
+  // -- meetings ---------------------------------------------------------------------------------
+
+  async refreshMeetings() {
+    try {
+      this.meetings = (await api("GET", "/meetings")).Meetings;
+    } catch (error) {
+      this.handleError(error);
+      return;
+    }
+    this.renderMeetings();
+  }
+
+  renderMeetings() {
+    const list = $("meeting-list");
+    list.replaceChildren(
+      ...this.meetings.map((m) => {
+        const name = m.ExternalMeetingId || "Untitled meeting";
+        const state = m.Ended ? "ended" : m.Transcription && m.Transcription.Status === "started" ? "live" : "open";
+        const link = element(
+          "a",
+          { href: `#meeting=${m.MeetingId}`, className: "meeting-link", dataset: { state } },
+          element("span", { className: "meeting-name", textContent: name }),
+          element("span", { className: `pill ${state}`, textContent: state, title: state === "live" ? "Transcription is on" : "" }),
+        );
+        if (m.MeetingId === this.selected) link.setAttribute("aria-current", "page");
+        return element("li", {}, link);
+      }),
+    );
+    $("meeting-list-empty").hidden = this.meetings.length > 0;
+  }
+
+  async createMeeting(event) {
+    event.preventDefault();
+    const input = $("meeting-name");
+    const button = $("create-meeting");
+    button.disabled = true;
+    try {
+      const meeting = await api("POST", "/meetings", { ExternalMeetingId: input.value.trim() || undefined });
+      input.value = "";
+      await this.refreshMeetings();
+      location.hash = `meeting=${meeting.MeetingId}`;
+    } catch (error) {
+      this.handleError(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async selectFromHash() {
+    const id = new URLSearchParams(location.hash.slice(1)).get("meeting");
+    const fallback = this.meetings.find((m) => !m.Ended);
+    await this.select(id || (fallback && fallback.MeetingId) || null);
+  }
+
+  async select(meetingId) {
+    if (meetingId === this.selected && this.viewer) return;
+    this.closeViewer();
+    this.selected = meetingId;
+    this.captions.clear();
+    $("meeting-error").hidden = true;
+    this.renderMeetings();
+    if (!meetingId) {
+      $("no-meeting").hidden = false;
+      $("meeting-view").hidden = true;
+      return;
+    }
+    let summary;
+    try {
+      summary = await api("GET", `/meetings/${meetingId}`);
+    } catch (error) {
+      this.handleError(error);
+      $("no-meeting").hidden = false;
+      $("meeting-view").hidden = true;
+      return;
+    }
+    if (!this.meetings.some((m) => m.MeetingId === meetingId)) await this.refreshMeetings();
+    $("no-meeting").hidden = true;
+    $("meeting-view").hidden = false;
+    $("meeting-title").textContent = summary.ExternalMeetingId || "Untitled meeting";
+    $("meeting-id").textContent = meetingId;
+    for (const format of ["vtt", "srt", "jsonl"]) {
+      $(`download-${format}`).href = `/console/api/meetings/${meetingId}/transcript?format=${format}`;
+    }
+    this.setEnded(summary.Ended);
+    const transcription = summary.Transcription;
+    this.transcriptionChanged(transcription ? transcription.Status : "stopped");
+    if (transcription && transcription.Status === "failed") {
+      this.captions.setBanner({ kind: "failed", title: "Transcription failed", detail: transcription.Message || "" });
+    }
+    if (!summary.Ended) {
+      await this.renderAttendees();
+      await this.openViewer(meetingId);
+    }
+  }
+
+  setEnded(ended) {
+    // An ended meeting keeps only what still works: its captions so far and the transcript downloads.
+    document.querySelector(".controls").hidden = ended;
+    $("delete-meeting").hidden = ended;
+    for (const id of ["attendee-name", "add-attendee", "start-transcription", "delete-meeting", "attendee-listen-only"]) {
+      $(id).disabled = ended;
+    }
+    if (ended) {
+      $("stop-transcription").disabled = true;
+      $("attendee-list").replaceChildren();
+      this.setViewerState("ended", "ended");
+      if (!this.captions.list.childElementCount) this.captions.empty.hidden = true;
+      this.captions.setBanner({ kind: "ended", title: "Meeting ended", detail: "The transcript can still be downloaded below while it is retained." });
+    }
+  }
+
+  async deleteMeeting() {
+    if (!this.selected) return;
+    const id = this.selected;
+    try {
+      await api("DELETE", `/meetings/${id}`);
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+      return;
+    }
+    this.toast("Meeting ended.");
+    await this.refreshMeetings();
+    this.closeViewer();
+    this.setEnded(true);
+  }
+
+  // -- attendees --------------------------------------------------------------------------------
+
+  async renderAttendees() {
+    let attendees;
+    try {
+      attendees = (await api("GET", `/meetings/${this.selected}/attendees`)).Attendees;
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+      return;
+    }
+    const rows = attendees
+      .filter((a) => !a.IsConsoleViewer)
+      .map((a) => {
+        const listenOnly = a.Capabilities && a.Capabilities.Audio === "Receive";
+        const info = element(
+          "div",
+          { className: "attendee-info" },
+          element("span", { className: "attendee-name", textContent: a.ExternalUserId }),
+          listenOnly ? element("span", { className: "pill open", textContent: "listen only" }) : null,
+        );
+        const actions = element("div", { className: "attendee-actions" });
+        if (a.JoinToken) {
+          const url = joinLink(this.selected, a);
+          const copy = element("button", { type: "button", className: "button small", textContent: "Copy link" });
+          copy.addEventListener("click", () => this.copy(url));
+          const open = element("a", {
+            className: "button small join-link",
+            href: url,
+            target: "_blank",
+            rel: "noopener",
+            textContent: "Open",
+            title: "Open the join page in a new tab",
+          });
+          actions.append(copy, open);
+        } else {
+          actions.append(element("span", { className: "muted small", textContent: "link not available" }));
+        }
+        const remove = element("button", { type: "button", className: "icon-button", title: `Remove ${a.ExternalUserId}`, textContent: "×" });
+        remove.setAttribute("aria-label", `Remove ${a.ExternalUserId}`);
+        remove.addEventListener("click", () => this.removeAttendee(a));
+        actions.append(remove);
+        return element("li", { className: "attendee", dataset: { attendeeId: a.AttendeeId, name: a.ExternalUserId } }, info, actions);
+      });
+    $("attendee-list").replaceChildren(...rows);
+    if (!rows.length) {
+      $("attendee-list").append(element("li", { className: "muted small", textContent: "No attendees yet. Add one to get a join link." }));
+    }
+  }
+
+  async addAttendee(event) {
+    event.preventDefault();
+    const input = $("attendee-name");
+    const name = input.value.trim();
+    if (!name) return;
+    try {
+      await api("POST", `/meetings/${this.selected}/attendees`, {
+        ExternalUserId: name,
+        Audio: $("attendee-listen-only").checked ? "Receive" : "SendReceive",
+      });
+      input.value = "";
+      await this.renderAttendees();
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+    }
+  }
+
+  async removeAttendee(attendee) {
+    try {
+      await api("DELETE", `/meetings/${this.selected}/attendees/${attendee.AttendeeId}`);
+      await this.renderAttendees();
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+    }
+  }
+
+  async copy(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      this.toast("Join link copied.");
+    } catch {
+      window.prompt("Copy this join link:", text);
+    }
+  }
+
+  // -- transcription ----------------------------------------------------------------------------
+
+  modeChanged() {
+    const identify = document.querySelector('input[name="mode"]:checked').value === "identify";
+    $("language-field").hidden = identify;
+    $("identify-fields").hidden = !identify;
+  }
+
+  transcriptionConfiguration() {
+    const identify = document.querySelector('input[name="mode"]:checked').value === "identify";
+    const settings = {};
+    if (identify) {
+      const options = [...$("language-options").querySelectorAll("input:checked")].map((box) => box.value);
+      settings.IdentifyLanguage = true;
+      settings.LanguageOptions = options.join(",");
+      const preferred = $("preferred-language").value;
+      if (preferred) settings.PreferredLanguage = preferred;
+    } else {
+      settings.LanguageCode = $("language").value;
+    }
+    const stability = $("stability").value;
+    if (stability) {
+      settings.EnablePartialResultsStabilization = true;
+      settings.PartialResultsStability = stability;
+    }
+    return { EngineTranscribeSettings: settings };
+  }
+
+  async startTranscription(event) {
+    event.preventDefault();
+    $("meeting-error").hidden = true;
+    $("start-transcription").disabled = true;
+    try {
+      const result = await api("POST", `/meetings/${this.selected}/transcription/start`, {
+        TranscriptionConfiguration: this.transcriptionConfiguration(),
+      });
+      if (result.Status === "failed") {
+        this.captions.setBanner({ kind: "failed", title: "Transcription failed", detail: result.Message || "" });
+      }
+      this.transcriptionChanged(result.Status);
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+      $("start-transcription").disabled = false;
+    }
+  }
+
+  async stopTranscription() {
+    $("stop-transcription").disabled = true;
+    try {
+      await api("POST", `/meetings/${this.selected}/transcription/stop`);
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+      $("stop-transcription").disabled = false;
+    }
+  }
+
+  transcriptionChanged(status) {
+    const running = status === "started" || status === "resumed" || status === "interrupted";
+    $("start-transcription").textContent = running ? "Update settings" : "Start transcription";
+    $("start-transcription").disabled = false;
+    $("stop-transcription").disabled = !running;
+    const meeting = this.meetings.find((m) => m.MeetingId === this.selected);
+    if (meeting) {
+      meeting.Transcription = { ...(meeting.Transcription || {}), Status: status };
+      this.renderMeetings();
+    }
+  }
+
+  // -- the console's own captions connection ----------------------------------------------------
+
+  async openViewer(meetingId) {
+    let viewer;
+    try {
+      viewer = await api("POST", `/meetings/${meetingId}/viewer`);
+    } catch (error) {
+      this.handleError(error, $("meeting-error"));
+      return;
+    }
+    if (this.selected !== meetingId) return;
+    this.setViewerState("connecting", "connecting…");
+    const socket = new MeetingSocket({
+      meetingId,
+      joinToken: viewer.JoinToken,
+      audio: { format: "none" },
+      onReady: () => this.setViewerState("live", "live"),
+      onEvents: (events) => this.captions.handleEvents(events),
+      onClose: (info) => {
+        if (this.viewer !== socket) return;
+        this.viewer = null;
+        const what = describeClose(info);
+        if (what.kind === "meeting-ended") {
+          this.setEnded(true);
+          this.refreshMeetings();
+        } else {
+          this.setViewerState("offline", "offline");
+          this.captions.setBanner({ kind: what.kind, title: `Captions: ${what.title}`, detail: what.detail });
+        }
+      },
+    });
+    this.viewer = socket;
+    socket.connect();
+  }
+
+  closeViewer() {
+    const socket = this.viewer;
+    this.viewer = null;
+    if (socket) socket.close();
+    this.setViewerState("offline", "offline");
+  }
+
+  setViewerState(state, text) {
+    $("viewer-state").dataset.state = state;
+    $("viewer-state").textContent = text;
+  }
+
+  toast(message, isError = false) {
+    const toast = $("toast");
+    toast.textContent = message;
+    toast.classList.toggle("error", isError);
+    toast.hidden = false;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => (toast.hidden = true), 4000);
+  }
+}
+
+new Console().start();

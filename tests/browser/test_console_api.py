@@ -1,0 +1,183 @@
+"""The console API (``/console/api``) and the page routes, over HTTP against a real server process.
+
+No browser and no speech model: this pins the security decisions (cookie flags, CSRF header, origin
+check, account scoping) and that the web routes never shadow an AWS API path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+
+CSRF = {"X-Parley-Console": "1"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("console")
+    proc = ServerProcess(data_dir=root / "data", credentials=write_credentials(root / "credentials")).start()
+    yield proc
+    proc.stop()
+
+
+def signed_in(server: ServerProcess, identity: str = "alice") -> httpx.Client:
+    key, secret, _ = IDENTITIES[identity]
+    client = httpx.Client(base_url=server.endpoint, headers=CSRF, timeout=10)
+    response = client.post("/console/api/login", json={"accessKeyId": key, "secretAccessKey": secret})
+    assert response.status_code == 200, response.text
+    return client
+
+
+def test_pages_and_static_files_are_served(server: ServerProcess) -> None:
+    for path in ("/", "/join"):
+        page = httpx.get(server.endpoint + path)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    for path in ("/static/js/console.js", "/static/js/pcm16-worklet.js", "/static/css/parley.css"):
+        response = httpx.get(server.endpoint + path)
+        assert response.status_code == 200, path
+    assert httpx.get(server.endpoint + "/static/js/nope.js").status_code == 404
+    traversal = httpx.get(server.endpoint + "/static/%2e%2e/console.py")
+    assert traversal.status_code == 404
+    assert "web_routes" not in traversal.text
+
+
+def test_aws_paths_still_reach_the_api(server: ServerProcess) -> None:
+    chime = server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="api", MediaRegion="us-east-1")["Meeting"]
+    assert chime.get_meeting(MeetingId=meeting["MeetingId"])["Meeting"]["MeetingId"] == meeting["MeetingId"]
+    unsigned = httpx.get(server.endpoint + "/meetings/" + meeting["MeetingId"])
+    assert unsigned.status_code == 403
+    assert "x-amzn-errortype" in unsigned.headers
+    assert "x-amzn-errortype" in httpx.post(server.endpoint + "/tags", json={}).headers
+
+
+def test_login_sets_a_strict_httponly_cookie_and_never_returns_the_secret(server: ServerProcess) -> None:
+    key, secret, account = IDENTITIES["alice"]
+    response = httpx.post(
+        server.endpoint + "/console/api/login",
+        json={"accessKeyId": key, "secretAccessKey": secret, "region": "eu-west-1"},
+        headers=CSRF,
+    )
+    assert response.status_code == 200
+    assert secret not in response.text
+    assert response.json() == {
+        "identity": "alice",
+        "accessKeyId": key,
+        "accountId": account,
+        "region": "eu-west-1",
+        "expiresAt": response.json()["expiresAt"],
+    }
+    cookie = response.headers["set-cookie"].lower()
+    assert cookie.startswith("parley_console=")
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "path=/" in cookie
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        (
+            {"accessKeyId": IDENTITIES["alice"][0], "secretAccessKey": "wrong"},
+            CSRF,
+            401,
+            "InvalidCredentials",
+        ),
+        ({"accessKeyId": "AKIANOBODY", "secretAccessKey": "x"}, CSRF, 401, "InvalidCredentials"),
+        (
+            {"accessKeyId": IDENTITIES["alice"][0], "secretAccessKey": IDENTITIES["alice"][1]},
+            {},
+            403,
+            "CsrfCheckFailed",
+        ),
+        (
+            {"accessKeyId": IDENTITIES["alice"][0], "secretAccessKey": IDENTITIES["alice"][1]},
+            {**CSRF, "Origin": "https://evil.example"},
+            403,
+            "CsrfCheckFailed",
+        ),
+    ],
+)
+def test_login_refusals(
+    server: ServerProcess, body: dict[str, str], headers: dict[str, str], status: int, code: str
+) -> None:
+    response = httpx.post(server.endpoint + "/console/api/login", json=body, headers=headers)
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert "set-cookie" not in response.headers
+
+
+def test_state_changes_need_the_console_header(server: ServerProcess) -> None:
+    client = signed_in(server)
+    response = client.post("/console/api/meetings", json={}, headers={"X-Parley-Console": ""})
+    assert response.status_code == 403
+    assert response.json()["code"] == "CsrfCheckFailed"
+    same_origin = client.post("/console/api/meetings", json={}, headers={"Origin": server.endpoint})
+    assert same_origin.status_code == 201, same_origin.text
+
+
+def test_not_signed_in(server: ServerProcess) -> None:
+    response = httpx.get(server.endpoint + "/console/api/meetings")
+    assert response.status_code == 401
+    assert response.json() == {"code": "NotSignedIn", "message": "Sign in to use the console"}
+    forged = httpx.get(server.endpoint + "/console/api/meetings", cookies={"parley_console": "guess"})
+    assert forged.status_code == 401
+
+
+def test_meeting_lifecycle_through_the_console(server: ServerProcess) -> None:
+    client = signed_in(server)
+    created = client.post("/console/api/meetings", json={"ExternalMeetingId": "Standup"})
+    assert created.status_code == 201
+    meeting_id = created.json()["MeetingId"]
+    assert created.json()["Meeting"]["MediaPlacement"]["AudioFallbackUrl"].endswith(f"/calls/{meeting_id}")
+    listed = client.get("/console/api/meetings").json()["Meetings"]
+    assert listed[0]["MeetingId"] == meeting_id
+    assert listed[0]["Ended"] is False
+
+    attendee = client.post(f"/console/api/meetings/{meeting_id}/attendees", json={"ExternalUserId": "Sam"})
+    assert attendee.status_code == 201
+    token = attendee.json()["Attendee"]["JoinToken"]
+    viewer = client.post(f"/console/api/meetings/{meeting_id}/viewer").json()
+    assert viewer["ExternalUserId"] == "Console viewer"
+    again = client.post(f"/console/api/meetings/{meeting_id}/viewer").json()
+    assert again["AttendeeId"] == viewer["AttendeeId"], "one viewer per meeting and session"
+    attendees: list[dict[str, Any]] = client.get(f"/console/api/meetings/{meeting_id}/attendees").json()[
+        "Attendees"
+    ]
+    by_name = {a["ExternalUserId"]: a for a in attendees}
+    assert by_name["Sam"]["JoinToken"] == token, "the session keeps tokens to rebuild join links"
+    assert by_name["Console viewer"]["IsConsoleViewer"] is True
+    assert by_name["Console viewer"]["Capabilities"]["Audio"] == "Receive"
+
+    # Modeled validation and modeled errors, as the signed API gives them.
+    bad = client.post(f"/console/api/meetings/{meeting_id}/transcription/start", json={})
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "BadRequestException"
+    not_running = client.post(f"/console/api/meetings/{meeting_id}/transcription/stop")
+    assert not_running.status_code == 422
+    assert not_running.json()["code"] == "UnprocessableEntityException"
+    empty = client.get(f"/console/api/meetings/{meeting_id}/transcript?format=vtt")
+    assert empty.status_code == 200
+    assert empty.text.startswith("WEBVTT")
+    assert client.get(f"/console/api/meetings/{meeting_id}/transcript?format=doc").status_code == 400
+
+    # Another account cannot see it.
+    bob = signed_in(server, "bob")
+    assert bob.get(f"/console/api/meetings/{meeting_id}").json()["code"] == "NotFoundException"
+    assert bob.delete(f"/console/api/meetings/{meeting_id}").status_code == 404
+
+    assert client.delete(f"/console/api/meetings/{meeting_id}").status_code == 204
+    listed = client.get("/console/api/meetings").json()["Meetings"]
+    assert next(m for m in listed if m["MeetingId"] == meeting_id)["Ended"] is True
+
+    assert client.post("/console/api/logout").status_code == 200
+    assert client.get("/console/api/meetings").status_code == 401

@@ -1,0 +1,126 @@
+"""The LocalAgreement commit policy with scripted hypotheses (no model)."""
+
+from __future__ import annotations
+
+from parley.streaming.agreement import (
+    STABILITY_PARAMS,
+    AgreementParams,
+    LocalAgreement,
+    Word,
+    common_prefix_len,
+    normalize_word,
+    strip_overlap,
+)
+
+
+def hyp(text: str, start: float = 0.0, step: float = 0.5) -> list[Word]:
+    """Words of ``text`` at ``step`` seconds each, starting at ``start``."""
+    return [Word(w, start + i * step, start + (i + 1) * step) for i, w in enumerate(text.split())]
+
+
+def texts(words: list[Word]) -> list[str]:
+    return [w.text for w in words]
+
+
+def test_normalize_ignores_case_and_punctuation() -> None:
+    assert normalize_word("Afternoon,") == normalize_word("afternoon") == "afternoon"
+    assert normalize_word("don't") == "don't"
+    assert normalize_word("...") == ""
+
+
+def test_local_agreement_2_commits_longest_common_prefix() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    assert la.update(hyp("the quarterly"), 1.0) == []  # one hypothesis never commits
+    assert texts(la.update(hyp("the quarterly budget"), 1.5)) == ["the", "quarterly"]
+    assert texts(la.update(hyp("the quarterly budget review"), 2.0)) == ["budget"]
+    assert texts(la.committed) == ["the", "quarterly", "budget"]
+    assert texts(la.tentative) == ["review"]
+
+
+def test_commit_ignores_case_and_punctuation_differences_but_keeps_newest_form() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    la.update(hyp("hello world again"), 2.0)
+    new = la.update(hyp("Hello, world. Again"), 2.0)
+    assert texts(new) == ["Hello,", "world.", "Again"]
+
+
+def test_disagreement_commits_nothing_and_committed_words_are_never_retracted() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    la.update(hyp("we should move"), 1.5)
+    la.update(hyp("we should do"), 1.5)
+    assert texts(la.committed) == ["we", "should"]
+    # A later hypothesis that rewrites committed words cannot change them.
+    la.update(hyp("they should move the"), 2.0)
+    la.update(hyp("they should move the design"), 2.5)
+    assert texts(la.committed)[:2] == ["we", "should"]
+    history = list(la.committed)
+    for h in ["x y z", "we", "", "we should move the design meeting"]:
+        la.update(hyp(h), 4.0)
+        assert la.committed[: len(history)] == history  # only ever grows
+        history = list(la.committed)
+
+
+def test_hypothesis_of_whole_utterance_is_cut_after_commit_point_by_time() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    la.update(hyp("one two three four"), 2.0)
+    la.update(hyp("one two three four five"), 2.5)
+    assert texts(la.committed) == ["one", "two", "three", "four"]
+    # Next decodes repeat the committed words (same times) followed by new ones.
+    assert texts(la.update(hyp("one two three four five six"), 3.0)) == ["five"]
+    assert texts(la.update(hyp("one two three four five six seven"), 3.5)) == ["six"]
+
+
+def test_strip_overlap_drops_repeated_tail_of_committed_words() -> None:
+    committed = hyp("move the design meeting")
+    assert texts(strip_overlap(committed, hyp("design meeting to next", start=1.0))) == ["to", "next"]
+    assert texts(strip_overlap(committed, hyp("to next week"))) == ["to", "next", "week"]
+    assert texts(strip_overlap(committed, hyp("meeting meeting"))) == ["meeting"]
+
+
+def test_n3_is_slower_than_n2() -> None:
+    stream = [
+        "the",
+        "the quarterly",
+        "the quarterly budget",
+        "the quarterly budget review",
+        "the quarterly budget review is",
+    ]
+
+    def commits_per_step(n: int) -> list[int]:
+        la = LocalAgreement(AgreementParams(n=n))
+        return [len(la.update(hyp(h), 10.0)) for h in stream]
+
+    two, three = commits_per_step(2), commits_per_step(3)
+    assert sum(two) == 4
+    assert sum(three) == 3
+    # At every step LA-3 has committed no more than LA-2.
+    assert all(sum(three[: i + 1]) <= sum(two[: i + 1]) for i in range(len(stream)))
+
+
+def test_hold_back_keeps_words_near_the_end_of_audio_uncommitted() -> None:
+    la = LocalAgreement(AgreementParams(n=2, hold_back_s=0.6))
+    la.update(hyp("a b c d"), 2.0)  # words end at 0.5, 1.0, 1.5, 2.0
+    assert texts(la.update(hyp("a b c d"), 2.0)) == ["a", "b"]  # c ends 0.5 s before the audio end
+    # More audio arrived: c and d are now far enough from the end, e is not (and has no agreement yet).
+    assert texts(la.update(hyp("c d e", start=1.0), 3.0)) == ["c", "d"]
+    assert texts(la.tentative) == ["e"]
+
+
+def test_stability_levels_order_from_fast_to_careful() -> None:
+    high, medium, low = (STABILITY_PARAMS[k] for k in ("high", "medium", "low"))
+    assert (high.n, high.hold_back_s) <= (medium.n, medium.hold_back_s) <= (low.n, low.hold_back_s)
+    assert high != low
+
+
+def test_commit_all_accepts_final_words_beyond_commit_point() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    la.update(hyp("good morning every"), 1.5)
+    la.update(hyp("good morning everyone"), 1.5)
+    assert texts(la.committed) == ["good", "morning"]
+    assert texts(la.commit_all(hyp("morning everyone", start=0.5))) == ["everyone"]
+    assert texts(la.committed) == ["good", "morning", "everyone"]
+
+
+def test_common_prefix_len_stops_at_empty_words() -> None:
+    assert common_prefix_len([hyp("a b ..."), hyp("a b ...")]) == 2
+    assert common_prefix_len([]) == 0
