@@ -93,7 +93,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         public_url=settings.public_url,
         max_body_bytes=settings.max_body_bytes,
     )
-    export = TranscriptExport(service_model, verifier, store)
+    export = TranscriptExport(service_model, verifier, meetings)
     audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)
     events_socket = EventSubscriptionSocket(live, verifier)
 

@@ -108,8 +108,9 @@ def test_hold_back_keeps_words_near_the_end_of_audio_uncommitted() -> None:
 
 def test_stability_levels_order_from_fast_to_careful() -> None:
     high, medium, low = (STABILITY_PARAMS[k] for k in ("high", "medium", "low"))
-    assert (high.n, high.hold_back_s) <= (medium.n, medium.hold_back_s) <= (low.n, low.hold_back_s)
-    assert high != low
+    for field in ("n", "hold_back_s", "min_audio_s"):
+        assert getattr(high, field) <= getattr(medium, field) <= getattr(low, field), field
+    assert high.n < low.n
 
 
 def test_commit_all_accepts_final_words_beyond_commit_point() -> None:

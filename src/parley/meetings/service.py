@@ -22,6 +22,8 @@ from parley.meetings import ids
 from parley.meetings.transcription import check_engines, transcribe_failure, transcription_region
 from parley.store import Attendee, Meeting, Store, TranscriptionState
 from parley.store.sql import Conflict, LimitReached
+from parley.transcripts.events import TranscriptResult
+from parley.transcripts.export import to_jsonl, to_srt, to_webvtt
 
 MEDIA_REGIONS = frozenset(
     {
@@ -428,6 +430,29 @@ class MeetingService:
         await self.store.remove_tags(meeting.meeting_id, params["TagKeys"])
         return {}
 
+    # -- transcripts ----------------------------------------------------------------------------
+
+    async def export_transcript(self, account_id: str, meeting_id: str, fmt: str) -> TranscriptDocument:
+        """A meeting's stored final results as JSON lines, WebVTT or SRT (also after deletion, if retained)."""
+        if fmt not in EXPORT_FORMATS:
+            raise bad_request(f"format must be one of {', '.join(sorted(EXPORT_FORMATS))}")
+        stored = await self.store.transcript(account_id, meeting_id)
+        if stored is None:
+            meeting = await self.store.get_meeting(account_id, meeting_id)
+            if meeting is None:
+                raise not_found(f"Meeting <{meeting_id}> not found")
+            stored = (int(meeting.created_at * 1000), [])
+        start_ms, rows = stored
+        results = [TranscriptResult.from_dict(r) for r in rows]
+        media_type, extension = EXPORT_FORMATS[fmt]
+        if extension == "vtt":
+            text = to_webvtt(results, start_ms)
+        elif extension == "srt":
+            text = to_srt(results, start_ms)
+        else:
+            text = to_jsonl(results)
+        return TranscriptDocument(text, media_type, extension)
+
     # -- transcription --------------------------------------------------------------------------
 
     async def start_meeting_transcription(self, caller: Caller, params: dict[str, Any]) -> None:
@@ -482,6 +507,22 @@ class MeetingService:
         await self.store.save_transcription(state)
         for observer in self.observers:
             await observer.transcription_changed(meeting, state)
+
+
+@dataclass(frozen=True)
+class TranscriptDocument:
+    text: str
+    media_type: str
+    extension: str
+
+
+# format name → (media type, file extension)
+EXPORT_FORMATS = {
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "json": ("application/x-ndjson", "jsonl"),
+    "vtt": ("text/vtt; charset=utf-8", "vtt"),
+    "srt": ("application/x-subrip; charset=utf-8", "srt"),
+}
 
 
 def _attendee_error(external_user_id: str, code: str, message: str) -> dict[str, str]:

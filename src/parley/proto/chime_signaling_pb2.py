@@ -6,58 +6,61 @@
 # source: chime_signaling.proto
 # Protobuf Python Version: 7.35.1
 """Generated protocol buffer code."""
-
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
-
 _runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC, 7, 35, 1, "", "chime_signaling.proto"
+    _runtime_version.Domain.PUBLIC,
+    7,
+    35,
+    1,
+    '',
+    'chime_signaling.proto'
 )
 # @@protoc_insertion_point(imports)
 
 _sym_db = _symbol_database.Default()
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
-    b'\n\x15\x63hime_signaling.proto\x12\x0cparley.chime"\xbe\x04\n\x0eSdkSignalFrame\x12\x14\n\x0ctimestamp_ms\x18\x01 \x02(\x04\x12/\n\x04type\x18\x02 \x02(\x0e\x32!.parley.chime.SdkSignalFrame.Type\x12\x37\n\x0c\x64\x61ta_message\x18\x17 \x01(\x0b\x32!.parley.chime.SdkDataMessageFrame"\xab\x03\n\x04Type\x12\x08\n\x04JOIN\x10\x01\x12\x0c\n\x08JOIN_ACK\x10\x02\x12\r\n\tSUBSCRIBE\x10\x03\x12\x11\n\rSUBSCRIBE_ACK\x10\x04\x12\t\n\x05INDEX\x10\x05\x12\t\n\x05PAUSE\x10\x07\x12\n\n\x06RESUME\x10\x08\x12\t\n\x05LEAVE\x10\t\x12\r\n\tLEAVE_ACK\x10\n\x12\x0c\n\x08\x42ITRATES\x10\r\x12\x11\n\rAUDIO_CONTROL\x10\x10\x12\x12\n\x0e\x41UDIO_METADATA\x10\x11\x12\x18\n\x14\x41UDIO_STREAM_ID_INFO\x10\x12\x12\r\n\tPING_PONG\x10\x13\x12\x10\n\x0c\x41UDIO_STATUS\x10\x14\x12\x11\n\rCLIENT_METRIC\x10\x15\x12\x10\n\x0c\x44\x41TA_MESSAGE\x10\x16\x12\x17\n\x13REMOTE_VIDEO_UPDATE\x10\x18\x12\x18\n\x14PRIMARY_MEETING_JOIN\x10\x19\x12\x1c\n\x18PRIMARY_MEETING_JOIN_ACK\x10\x1a\x12\x19\n\x15PRIMARY_MEETING_LEAVE\x10\x1b\x12\x10\n\x0cNOTIFICATION\x10"\x12\x1a\n\x16MEETING_SESSION_TIMING\x10+"L\n\x13SdkDataMessageFrame\x12\x35\n\x08messages\x18\x01 \x03(\x0b\x32#.parley.chime.SdkDataMessagePayload"\x9e\x01\n\x15SdkDataMessagePayload\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x13\n\x0blifetime_ms\x18\x03 \x01(\r\x12\x1a\n\x12sender_attendee_id\x18\x04 \x01(\t\x12\x16\n\x0eingest_time_ns\x18\x05 \x01(\x03\x12\x1f\n\x17sender_external_user_id\x18\x06 \x01(\t"\xae\x02\n\x11SdkTranscriptItem\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x02 \x01(\x03\x12\x1b\n\x13speaker_attendee_id\x18\x03 \x01(\t\x12 \n\x18speaker_external_user_id\x18\x04 \x01(\t\x12\x12\n\nstart_time\x18\x05 \x01(\x03\x12\x32\n\x04type\x18\x06 \x01(\x0e\x32$.parley.chime.SdkTranscriptItem.Type\x12\x1f\n\x17vocabulary_filter_match\x18\x07 \x01(\x08\x12\x12\n\nconfidence\x18\x08 \x01(\x01\x12\x0e\n\x06stable\x18\t \x01(\x08"*\n\x04Type\x12\x11\n\rPRONUNCIATION\x10\x01\x12\x0f\n\x0bPUNCTUATION\x10\x02"\x80\x01\n\x13SdkTranscriptEntity\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x04 \x01(\x03\x12\x12\n\nstart_time\x18\x05 \x01(\x03\x12\x0c\n\x04type\x18\x06 \x01(\t"\x93\x01\n\x18SdkTranscriptAlternative\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.parley.chime.SdkTranscriptItem\x12\x12\n\ntranscript\x18\x02 \x01(\t\x12\x33\n\x08\x65ntities\x18\x03 \x03(\x0b\x32!.parley.chime.SdkTranscriptEntity"F\n\x1eSdkTranscriptLanguageWithScore\x12\x15\n\rlanguage_code\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01"\x9a\x02\n\x13SdkTranscriptResult\x12<\n\x0c\x61lternatives\x18\x01 \x03(\x0b\x32&.parley.chime.SdkTranscriptAlternative\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x03 \x01(\x03\x12\x12\n\nis_partial\x18\x04 \x01(\x08\x12\x11\n\tresult_id\x18\x05 \x01(\t\x12\x12\n\nstart_time\x18\x06 \x01(\x03\x12\x15\n\rlanguage_code\x18\x07 \x01(\t\x12M\n\x17language_identification\x18\x08 \x03(\x0b\x32,.parley.chime.SdkTranscriptLanguageWithScore"C\n\rSdkTranscript\x12\x32\n\x07results\x18\x01 \x03(\x0b\x32!.parley.chime.SdkTranscriptResult"\x85\x02\n\x16SdkTranscriptionStatus\x12\x37\n\x04type\x18\x01 \x01(\x0e\x32).parley.chime.SdkTranscriptionStatus.Type\x12\x12\n\nevent_time\x18\x02 \x01(\x03\x12\x1c\n\x14transcription_region\x18\x03 \x01(\t\x12#\n\x1btranscription_configuration\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t"J\n\x04Type\x12\x0b\n\x07STARTED\x10\x01\x12\x0f\n\x0bINTERRUPTED\x10\x02\x12\x0b\n\x07RESUMED\x10\x03\x12\x0b\n\x07STOPPED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05"\x88\x01\n\x12SdkTranscriptEvent\x12\x36\n\x06status\x18\x01 \x01(\x0b\x32$.parley.chime.SdkTranscriptionStatusH\x00\x12\x31\n\ntranscript\x18\x02 \x01(\x0b\x32\x1b.parley.chime.SdkTranscriptH\x00\x42\x07\n\x05\x45vent"F\n\x12SdkTranscriptFrame\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .parley.chime.SdkTranscriptEvent'
-)
+
+
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63hime_signaling.proto\x12\x0cparley.chime\"\xbe\x04\n\x0eSdkSignalFrame\x12\x14\n\x0ctimestamp_ms\x18\x01 \x02(\x04\x12/\n\x04type\x18\x02 \x02(\x0e\x32!.parley.chime.SdkSignalFrame.Type\x12\x37\n\x0c\x64\x61ta_message\x18\x17 \x01(\x0b\x32!.parley.chime.SdkDataMessageFrame\"\xab\x03\n\x04Type\x12\x08\n\x04JOIN\x10\x01\x12\x0c\n\x08JOIN_ACK\x10\x02\x12\r\n\tSUBSCRIBE\x10\x03\x12\x11\n\rSUBSCRIBE_ACK\x10\x04\x12\t\n\x05INDEX\x10\x05\x12\t\n\x05PAUSE\x10\x07\x12\n\n\x06RESUME\x10\x08\x12\t\n\x05LEAVE\x10\t\x12\r\n\tLEAVE_ACK\x10\n\x12\x0c\n\x08\x42ITRATES\x10\r\x12\x11\n\rAUDIO_CONTROL\x10\x10\x12\x12\n\x0e\x41UDIO_METADATA\x10\x11\x12\x18\n\x14\x41UDIO_STREAM_ID_INFO\x10\x12\x12\r\n\tPING_PONG\x10\x13\x12\x10\n\x0c\x41UDIO_STATUS\x10\x14\x12\x11\n\rCLIENT_METRIC\x10\x15\x12\x10\n\x0c\x44\x41TA_MESSAGE\x10\x16\x12\x17\n\x13REMOTE_VIDEO_UPDATE\x10\x18\x12\x18\n\x14PRIMARY_MEETING_JOIN\x10\x19\x12\x1c\n\x18PRIMARY_MEETING_JOIN_ACK\x10\x1a\x12\x19\n\x15PRIMARY_MEETING_LEAVE\x10\x1b\x12\x10\n\x0cNOTIFICATION\x10\"\x12\x1a\n\x16MEETING_SESSION_TIMING\x10+\"L\n\x13SdkDataMessageFrame\x12\x35\n\x08messages\x18\x01 \x03(\x0b\x32#.parley.chime.SdkDataMessagePayload\"\x9e\x01\n\x15SdkDataMessagePayload\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x13\n\x0blifetime_ms\x18\x03 \x01(\r\x12\x1a\n\x12sender_attendee_id\x18\x04 \x01(\t\x12\x16\n\x0eingest_time_ns\x18\x05 \x01(\x03\x12\x1f\n\x17sender_external_user_id\x18\x06 \x01(\t\"\xae\x02\n\x11SdkTranscriptItem\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x02 \x01(\x03\x12\x1b\n\x13speaker_attendee_id\x18\x03 \x01(\t\x12 \n\x18speaker_external_user_id\x18\x04 \x01(\t\x12\x12\n\nstart_time\x18\x05 \x01(\x03\x12\x32\n\x04type\x18\x06 \x01(\x0e\x32$.parley.chime.SdkTranscriptItem.Type\x12\x1f\n\x17vocabulary_filter_match\x18\x07 \x01(\x08\x12\x12\n\nconfidence\x18\x08 \x01(\x01\x12\x0e\n\x06stable\x18\t \x01(\x08\"*\n\x04Type\x12\x11\n\rPRONUNCIATION\x10\x01\x12\x0f\n\x0bPUNCTUATION\x10\x02\"\x80\x01\n\x13SdkTranscriptEntity\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x04 \x01(\x03\x12\x12\n\nstart_time\x18\x05 \x01(\x03\x12\x0c\n\x04type\x18\x06 \x01(\t\"\x93\x01\n\x18SdkTranscriptAlternative\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.parley.chime.SdkTranscriptItem\x12\x12\n\ntranscript\x18\x02 \x01(\t\x12\x33\n\x08\x65ntities\x18\x03 \x03(\x0b\x32!.parley.chime.SdkTranscriptEntity\"F\n\x1eSdkTranscriptLanguageWithScore\x12\x15\n\rlanguage_code\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\x9a\x02\n\x13SdkTranscriptResult\x12<\n\x0c\x61lternatives\x18\x01 \x03(\x0b\x32&.parley.chime.SdkTranscriptAlternative\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x03 \x01(\x03\x12\x12\n\nis_partial\x18\x04 \x01(\x08\x12\x11\n\tresult_id\x18\x05 \x01(\t\x12\x12\n\nstart_time\x18\x06 \x01(\x03\x12\x15\n\rlanguage_code\x18\x07 \x01(\t\x12M\n\x17language_identification\x18\x08 \x03(\x0b\x32,.parley.chime.SdkTranscriptLanguageWithScore\"C\n\rSdkTranscript\x12\x32\n\x07results\x18\x01 \x03(\x0b\x32!.parley.chime.SdkTranscriptResult\"\x85\x02\n\x16SdkTranscriptionStatus\x12\x37\n\x04type\x18\x01 \x01(\x0e\x32).parley.chime.SdkTranscriptionStatus.Type\x12\x12\n\nevent_time\x18\x02 \x01(\x03\x12\x1c\n\x14transcription_region\x18\x03 \x01(\t\x12#\n\x1btranscription_configuration\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\"J\n\x04Type\x12\x0b\n\x07STARTED\x10\x01\x12\x0f\n\x0bINTERRUPTED\x10\x02\x12\x0b\n\x07RESUMED\x10\x03\x12\x0b\n\x07STOPPED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\"\x88\x01\n\x12SdkTranscriptEvent\x12\x36\n\x06status\x18\x01 \x01(\x0b\x32$.parley.chime.SdkTranscriptionStatusH\x00\x12\x31\n\ntranscript\x18\x02 \x01(\x0b\x32\x1b.parley.chime.SdkTranscriptH\x00\x42\x07\n\x05\x45vent\"F\n\x12SdkTranscriptFrame\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .parley.chime.SdkTranscriptEvent')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "chime_signaling_pb2", _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chime_signaling_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-    DESCRIPTOR._loaded_options = None
-    _globals["_SDKSIGNALFRAME"]._serialized_start = 40
-    _globals["_SDKSIGNALFRAME"]._serialized_end = 614
-    _globals["_SDKSIGNALFRAME_TYPE"]._serialized_start = 187
-    _globals["_SDKSIGNALFRAME_TYPE"]._serialized_end = 614
-    _globals["_SDKDATAMESSAGEFRAME"]._serialized_start = 616
-    _globals["_SDKDATAMESSAGEFRAME"]._serialized_end = 692
-    _globals["_SDKDATAMESSAGEPAYLOAD"]._serialized_start = 695
-    _globals["_SDKDATAMESSAGEPAYLOAD"]._serialized_end = 853
-    _globals["_SDKTRANSCRIPTITEM"]._serialized_start = 856
-    _globals["_SDKTRANSCRIPTITEM"]._serialized_end = 1158
-    _globals["_SDKTRANSCRIPTITEM_TYPE"]._serialized_start = 1116
-    _globals["_SDKTRANSCRIPTITEM_TYPE"]._serialized_end = 1158
-    _globals["_SDKTRANSCRIPTENTITY"]._serialized_start = 1161
-    _globals["_SDKTRANSCRIPTENTITY"]._serialized_end = 1289
-    _globals["_SDKTRANSCRIPTALTERNATIVE"]._serialized_start = 1292
-    _globals["_SDKTRANSCRIPTALTERNATIVE"]._serialized_end = 1439
-    _globals["_SDKTRANSCRIPTLANGUAGEWITHSCORE"]._serialized_start = 1441
-    _globals["_SDKTRANSCRIPTLANGUAGEWITHSCORE"]._serialized_end = 1511
-    _globals["_SDKTRANSCRIPTRESULT"]._serialized_start = 1514
-    _globals["_SDKTRANSCRIPTRESULT"]._serialized_end = 1796
-    _globals["_SDKTRANSCRIPT"]._serialized_start = 1798
-    _globals["_SDKTRANSCRIPT"]._serialized_end = 1865
-    _globals["_SDKTRANSCRIPTIONSTATUS"]._serialized_start = 1868
-    _globals["_SDKTRANSCRIPTIONSTATUS"]._serialized_end = 2129
-    _globals["_SDKTRANSCRIPTIONSTATUS_TYPE"]._serialized_start = 2055
-    _globals["_SDKTRANSCRIPTIONSTATUS_TYPE"]._serialized_end = 2129
-    _globals["_SDKTRANSCRIPTEVENT"]._serialized_start = 2132
-    _globals["_SDKTRANSCRIPTEVENT"]._serialized_end = 2268
-    _globals["_SDKTRANSCRIPTFRAME"]._serialized_start = 2270
-    _globals["_SDKTRANSCRIPTFRAME"]._serialized_end = 2340
+  DESCRIPTOR._loaded_options = None
+  _globals['_SDKSIGNALFRAME']._serialized_start=40
+  _globals['_SDKSIGNALFRAME']._serialized_end=614
+  _globals['_SDKSIGNALFRAME_TYPE']._serialized_start=187
+  _globals['_SDKSIGNALFRAME_TYPE']._serialized_end=614
+  _globals['_SDKDATAMESSAGEFRAME']._serialized_start=616
+  _globals['_SDKDATAMESSAGEFRAME']._serialized_end=692
+  _globals['_SDKDATAMESSAGEPAYLOAD']._serialized_start=695
+  _globals['_SDKDATAMESSAGEPAYLOAD']._serialized_end=853
+  _globals['_SDKTRANSCRIPTITEM']._serialized_start=856
+  _globals['_SDKTRANSCRIPTITEM']._serialized_end=1158
+  _globals['_SDKTRANSCRIPTITEM_TYPE']._serialized_start=1116
+  _globals['_SDKTRANSCRIPTITEM_TYPE']._serialized_end=1158
+  _globals['_SDKTRANSCRIPTENTITY']._serialized_start=1161
+  _globals['_SDKTRANSCRIPTENTITY']._serialized_end=1289
+  _globals['_SDKTRANSCRIPTALTERNATIVE']._serialized_start=1292
+  _globals['_SDKTRANSCRIPTALTERNATIVE']._serialized_end=1439
+  _globals['_SDKTRANSCRIPTLANGUAGEWITHSCORE']._serialized_start=1441
+  _globals['_SDKTRANSCRIPTLANGUAGEWITHSCORE']._serialized_end=1511
+  _globals['_SDKTRANSCRIPTRESULT']._serialized_start=1514
+  _globals['_SDKTRANSCRIPTRESULT']._serialized_end=1796
+  _globals['_SDKTRANSCRIPT']._serialized_start=1798
+  _globals['_SDKTRANSCRIPT']._serialized_end=1865
+  _globals['_SDKTRANSCRIPTIONSTATUS']._serialized_start=1868
+  _globals['_SDKTRANSCRIPTIONSTATUS']._serialized_end=2129
+  _globals['_SDKTRANSCRIPTIONSTATUS_TYPE']._serialized_start=2055
+  _globals['_SDKTRANSCRIPTIONSTATUS_TYPE']._serialized_end=2129
+  _globals['_SDKTRANSCRIPTEVENT']._serialized_start=2132
+  _globals['_SDKTRANSCRIPTEVENT']._serialized_end=2268
+  _globals['_SDKTRANSCRIPTFRAME']._serialized_start=2270
+  _globals['_SDKTRANSCRIPTFRAME']._serialized_end=2340
 # @@protoc_insertion_point(module_scope)

@@ -36,7 +36,6 @@ class SdkSignalFrame(_message.Message):
         PRIMARY_MEETING_LEAVE: _ClassVar[SdkSignalFrame.Type]
         NOTIFICATION: _ClassVar[SdkSignalFrame.Type]
         MEETING_SESSION_TIMING: _ClassVar[SdkSignalFrame.Type]
-
     JOIN: SdkSignalFrame.Type
     JOIN_ACK: SdkSignalFrame.Type
     SUBSCRIBE: SdkSignalFrame.Type
@@ -66,30 +65,16 @@ class SdkSignalFrame(_message.Message):
     timestamp_ms: int
     type: SdkSignalFrame.Type
     data_message: SdkDataMessageFrame
-    def __init__(
-        self,
-        timestamp_ms: _Optional[int] = ...,
-        type: _Optional[_Union[SdkSignalFrame.Type, str]] = ...,
-        data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...,
-    ) -> None: ...
+    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
 
 class SdkDataMessageFrame(_message.Message):
     __slots__ = ("messages",)
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     messages: _containers.RepeatedCompositeFieldContainer[SdkDataMessagePayload]
-    def __init__(
-        self, messages: _Optional[_Iterable[_Union[SdkDataMessagePayload, _Mapping]]] = ...
-    ) -> None: ...
+    def __init__(self, messages: _Optional[_Iterable[_Union[SdkDataMessagePayload, _Mapping]]] = ...) -> None: ...
 
 class SdkDataMessagePayload(_message.Message):
-    __slots__ = (
-        "topic",
-        "data",
-        "lifetime_ms",
-        "sender_attendee_id",
-        "ingest_time_ns",
-        "sender_external_user_id",
-    )
+    __slots__ = ("topic", "data", "lifetime_ms", "sender_attendee_id", "ingest_time_ns", "sender_external_user_id")
     TOPIC_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     LIFETIME_MS_FIELD_NUMBER: _ClassVar[int]
@@ -102,33 +87,14 @@ class SdkDataMessagePayload(_message.Message):
     sender_attendee_id: str
     ingest_time_ns: int
     sender_external_user_id: str
-    def __init__(
-        self,
-        topic: _Optional[str] = ...,
-        data: _Optional[bytes] = ...,
-        lifetime_ms: _Optional[int] = ...,
-        sender_attendee_id: _Optional[str] = ...,
-        ingest_time_ns: _Optional[int] = ...,
-        sender_external_user_id: _Optional[str] = ...,
-    ) -> None: ...
+    def __init__(self, topic: _Optional[str] = ..., data: _Optional[bytes] = ..., lifetime_ms: _Optional[int] = ..., sender_attendee_id: _Optional[str] = ..., ingest_time_ns: _Optional[int] = ..., sender_external_user_id: _Optional[str] = ...) -> None: ...
 
 class SdkTranscriptItem(_message.Message):
-    __slots__ = (
-        "content",
-        "end_time",
-        "speaker_attendee_id",
-        "speaker_external_user_id",
-        "start_time",
-        "type",
-        "vocabulary_filter_match",
-        "confidence",
-        "stable",
-    )
+    __slots__ = ("content", "end_time", "speaker_attendee_id", "speaker_external_user_id", "start_time", "type", "vocabulary_filter_match", "confidence", "stable")
     class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         PRONUNCIATION: _ClassVar[SdkTranscriptItem.Type]
         PUNCTUATION: _ClassVar[SdkTranscriptItem.Type]
-
     PRONUNCIATION: SdkTranscriptItem.Type
     PUNCTUATION: SdkTranscriptItem.Type
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -149,18 +115,7 @@ class SdkTranscriptItem(_message.Message):
     vocabulary_filter_match: bool
     confidence: float
     stable: bool
-    def __init__(
-        self,
-        content: _Optional[str] = ...,
-        end_time: _Optional[int] = ...,
-        speaker_attendee_id: _Optional[str] = ...,
-        speaker_external_user_id: _Optional[str] = ...,
-        start_time: _Optional[int] = ...,
-        type: _Optional[_Union[SdkTranscriptItem.Type, str]] = ...,
-        vocabulary_filter_match: _Optional[bool] = ...,
-        confidence: _Optional[float] = ...,
-        stable: _Optional[bool] = ...,
-    ) -> None: ...
+    def __init__(self, content: _Optional[str] = ..., end_time: _Optional[int] = ..., speaker_attendee_id: _Optional[str] = ..., speaker_external_user_id: _Optional[str] = ..., start_time: _Optional[int] = ..., type: _Optional[_Union[SdkTranscriptItem.Type, str]] = ..., vocabulary_filter_match: _Optional[bool] = ..., confidence: _Optional[float] = ..., stable: _Optional[bool] = ...) -> None: ...
 
 class SdkTranscriptEntity(_message.Message):
     __slots__ = ("category", "confidence", "content", "end_time", "start_time", "type")
@@ -176,15 +131,7 @@ class SdkTranscriptEntity(_message.Message):
     end_time: int
     start_time: int
     type: str
-    def __init__(
-        self,
-        category: _Optional[str] = ...,
-        confidence: _Optional[float] = ...,
-        content: _Optional[str] = ...,
-        end_time: _Optional[int] = ...,
-        start_time: _Optional[int] = ...,
-        type: _Optional[str] = ...,
-    ) -> None: ...
+    def __init__(self, category: _Optional[str] = ..., confidence: _Optional[float] = ..., content: _Optional[str] = ..., end_time: _Optional[int] = ..., start_time: _Optional[int] = ..., type: _Optional[str] = ...) -> None: ...
 
 class SdkTranscriptAlternative(_message.Message):
     __slots__ = ("items", "transcript", "entities")
@@ -194,12 +141,7 @@ class SdkTranscriptAlternative(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[SdkTranscriptItem]
     transcript: str
     entities: _containers.RepeatedCompositeFieldContainer[SdkTranscriptEntity]
-    def __init__(
-        self,
-        items: _Optional[_Iterable[_Union[SdkTranscriptItem, _Mapping]]] = ...,
-        transcript: _Optional[str] = ...,
-        entities: _Optional[_Iterable[_Union[SdkTranscriptEntity, _Mapping]]] = ...,
-    ) -> None: ...
+    def __init__(self, items: _Optional[_Iterable[_Union[SdkTranscriptItem, _Mapping]]] = ..., transcript: _Optional[str] = ..., entities: _Optional[_Iterable[_Union[SdkTranscriptEntity, _Mapping]]] = ...) -> None: ...
 
 class SdkTranscriptLanguageWithScore(_message.Message):
     __slots__ = ("language_code", "score")
@@ -210,16 +152,7 @@ class SdkTranscriptLanguageWithScore(_message.Message):
     def __init__(self, language_code: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class SdkTranscriptResult(_message.Message):
-    __slots__ = (
-        "alternatives",
-        "channel_id",
-        "end_time",
-        "is_partial",
-        "result_id",
-        "start_time",
-        "language_code",
-        "language_identification",
-    )
+    __slots__ = ("alternatives", "channel_id", "end_time", "is_partial", "result_id", "start_time", "language_code", "language_identification")
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -236,25 +169,13 @@ class SdkTranscriptResult(_message.Message):
     start_time: int
     language_code: str
     language_identification: _containers.RepeatedCompositeFieldContainer[SdkTranscriptLanguageWithScore]
-    def __init__(
-        self,
-        alternatives: _Optional[_Iterable[_Union[SdkTranscriptAlternative, _Mapping]]] = ...,
-        channel_id: _Optional[str] = ...,
-        end_time: _Optional[int] = ...,
-        is_partial: _Optional[bool] = ...,
-        result_id: _Optional[str] = ...,
-        start_time: _Optional[int] = ...,
-        language_code: _Optional[str] = ...,
-        language_identification: _Optional[_Iterable[_Union[SdkTranscriptLanguageWithScore, _Mapping]]] = ...,
-    ) -> None: ...
+    def __init__(self, alternatives: _Optional[_Iterable[_Union[SdkTranscriptAlternative, _Mapping]]] = ..., channel_id: _Optional[str] = ..., end_time: _Optional[int] = ..., is_partial: _Optional[bool] = ..., result_id: _Optional[str] = ..., start_time: _Optional[int] = ..., language_code: _Optional[str] = ..., language_identification: _Optional[_Iterable[_Union[SdkTranscriptLanguageWithScore, _Mapping]]] = ...) -> None: ...
 
 class SdkTranscript(_message.Message):
     __slots__ = ("results",)
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[SdkTranscriptResult]
-    def __init__(
-        self, results: _Optional[_Iterable[_Union[SdkTranscriptResult, _Mapping]]] = ...
-    ) -> None: ...
+    def __init__(self, results: _Optional[_Iterable[_Union[SdkTranscriptResult, _Mapping]]] = ...) -> None: ...
 
 class SdkTranscriptionStatus(_message.Message):
     __slots__ = ("type", "event_time", "transcription_region", "transcription_configuration", "message")
@@ -265,7 +186,6 @@ class SdkTranscriptionStatus(_message.Message):
         RESUMED: _ClassVar[SdkTranscriptionStatus.Type]
         STOPPED: _ClassVar[SdkTranscriptionStatus.Type]
         FAILED: _ClassVar[SdkTranscriptionStatus.Type]
-
     STARTED: SdkTranscriptionStatus.Type
     INTERRUPTED: SdkTranscriptionStatus.Type
     RESUMED: SdkTranscriptionStatus.Type
@@ -281,14 +201,7 @@ class SdkTranscriptionStatus(_message.Message):
     transcription_region: str
     transcription_configuration: str
     message: str
-    def __init__(
-        self,
-        type: _Optional[_Union[SdkTranscriptionStatus.Type, str]] = ...,
-        event_time: _Optional[int] = ...,
-        transcription_region: _Optional[str] = ...,
-        transcription_configuration: _Optional[str] = ...,
-        message: _Optional[str] = ...,
-    ) -> None: ...
+    def __init__(self, type: _Optional[_Union[SdkTranscriptionStatus.Type, str]] = ..., event_time: _Optional[int] = ..., transcription_region: _Optional[str] = ..., transcription_configuration: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class SdkTranscriptEvent(_message.Message):
     __slots__ = ("status", "transcript")
@@ -296,11 +209,7 @@ class SdkTranscriptEvent(_message.Message):
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     status: SdkTranscriptionStatus
     transcript: SdkTranscript
-    def __init__(
-        self,
-        status: _Optional[_Union[SdkTranscriptionStatus, _Mapping]] = ...,
-        transcript: _Optional[_Union[SdkTranscript, _Mapping]] = ...,
-    ) -> None: ...
+    def __init__(self, status: _Optional[_Union[SdkTranscriptionStatus, _Mapping]] = ..., transcript: _Optional[_Union[SdkTranscript, _Mapping]] = ...) -> None: ...
 
 class SdkTranscriptFrame(_message.Message):
     __slots__ = ("events",)

@@ -60,7 +60,6 @@ class StreamPolicy:
 
     partial_step_s: float = 0.5  # new audio needed before another partial decode
     first_partial_s: float = 0.35  # speech after the onset (VAD start + pad) before the first partial decode
-    min_commit_s: float = 1.5  # no word is committed from hypotheses of less utterance audio than this
     partial_beam: int = 1  # cheap partials
     partial_window_s: float = 0.0  # minimum encoder window of partials (0: audio + 1 s of padding)
     final_beam: int = 5  # careful finals
@@ -300,7 +299,7 @@ class AttendeeStream:
         heard = decoded_end - utt.start / SAMPLE_RATE
         # Whisper's first words of a short window are its least reliable (measured: LA-2 agreed on wrong
         # words from two ~1 s windows); hold commits until the utterance is long enough.
-        newly = utt.agreement.update(words, decoded_end, commit=heard >= self.policy.min_commit_s)
+        newly = utt.agreement.update(words, decoded_end, commit=heard >= self._agreement_params.min_audio_s)
         if newly and self.policy.trim_committed and self._language is not None:
             self._trim(utt)
         committed = utt.agreement.committed

@@ -31,14 +31,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from parley.credentials import CredentialStore, Identity
-from parley.errors import ServiceError, bad_request, not_found
+from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller, MeetingService
 from parley.protocol.serializer import error_status
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
 from parley.protocol.validate import validate
 from parley.store import Store
-from parley.transcripts.events import TranscriptResult
-from parley.transcripts.export import to_jsonl, to_srt, to_webvtt
 
 if TYPE_CHECKING:
     from parley.config import Settings
@@ -50,11 +48,6 @@ VIEWER_NAME = "Console viewer"
 DEFAULT_REGION = "us-east-1"
 _REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
 _GUID = re.compile(r"[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}")
-EXPORT_FORMATS = {
-    "jsonl": ("application/x-ndjson", "jsonl"),
-    "vtt": ("text/vtt; charset=utf-8", "vtt"),
-    "srt": ("application/x-subrip; charset=utf-8", "srt"),
-}
 
 
 @dataclass
@@ -464,28 +457,13 @@ class ConsoleApi:
     async def transcript(self, request: Request, session: ConsoleSession) -> Response:
         """The stored final results as a download, like the signed ``/meetings/{id}/transcript``."""
         meeting_id = self._meeting_id(request)
-        fmt = request.query_params.get("format", "jsonl")
-        if fmt not in EXPORT_FORMATS:
-            raise bad_request(f"format must be one of {', '.join(sorted(EXPORT_FORMATS))}")
-        stored = await self.store.transcript(session.account_id, meeting_id)
-        if stored is None:
-            meeting = await self.store.get_meeting(session.account_id, meeting_id)
-            if meeting is None:
-                raise not_found(f"Meeting <{meeting_id}> not found")
-            stored = (int(meeting.created_at * 1000), [])
-        start_ms, rows = stored
-        results = [TranscriptResult.from_dict(r) for r in rows]
-        content_type, extension = EXPORT_FORMATS[fmt]
-        if extension == "vtt":
-            text = to_webvtt(results, start_ms)
-        elif extension == "srt":
-            text = to_srt(results, start_ms)
-        else:
-            text = to_jsonl(results)
+        document = await self.meetings.export_transcript(
+            session.account_id, meeting_id, request.query_params.get("format", "jsonl")
+        )
         return Response(
-            text,
-            media_type=content_type,
-            headers={"Content-Disposition": f'attachment; filename="{meeting_id}.{extension}"'},
+            document.text,
+            media_type=document.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{meeting_id}.{document.extension}"'},
         )
 
     # -- routes ---------------------------------------------------------------------------------
