@@ -12,6 +12,7 @@ system browser, it never downloads one.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import wave
 from collections.abc import Iterator
@@ -28,7 +29,12 @@ pytestmark = pytest.mark.model
 
 CHROMIUM = Path("/usr/bin/chromium")
 SPEECH = Path(__file__).parents[1] / "data" / "speech" / "en_us_budget.flac"
-DOCS_IMG = Path(__file__).parents[2] / "docs" / "img"
+# Screenshots go to an ignored artifacts folder; PARLEY_UPDATE_SCREENSHOTS=1 refreshes the README's images.
+DOCS_IMG = (
+    Path(__file__).parents[2] / "docs" / "img"
+    if os.environ.get("PARLEY_UPDATE_SCREENSHOTS") == "1"
+    else Path(__file__).parents[2] / "tests" / "artifacts" / "screenshots"
+)
 CAPTION_WAIT_MS = 90_000
 UI_WAIT_MS = 20_000
 
