@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from parley.api.dispatch import meeting_handlers
 from parley.api.endpoint import Receive, RestJsonEndpoint, Scope, Send
+from parley.api.json_endpoint import AwsJsonEndpoint
 from parley.api.transcripts import TranscriptExport
 from parley.auth import SigV4Verifier
 from parley.bus import EventBus, create_bus
@@ -27,7 +28,10 @@ from parley.live.speech import SpeechService
 from parley.meetings.service import MeetingService
 from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
+from parley.signaling.endpoint import SignalingSocket
+from parley.signaling.media import HostAddresses
 from parley.store import Store
+from parley.vocabularies.service import VocabularyService
 from parley.web import web_routes
 from parley.ws.audio import AudioSocket
 from parley.ws.subscribe import EventSubscriptionSocket
@@ -51,19 +55,32 @@ class Components:
 _STARLETTE_PATHS = re.compile(r"^/(ping$|meetings/[^/]+/transcript$|$|join$|static/|console/)")
 
 
+def _is_transcribe(scope: Scope) -> bool:
+    """Amazon Transcribe's awsJson1.1 calls (``X-Amz-Target: Transcribe.*``) share the port with Chime's API."""
+    for key, value in scope["headers"]:
+        if key == b"x-amz-target":
+            return value.startswith(b"Transcribe.")
+    return False
+
+
 class ParleyApp:
     """The ASGI entry point: the AWS API on a lean path, everything else (lifespan, sockets) via Starlette."""
 
-    def __init__(self, starlette: Starlette, api: RestJsonEndpoint) -> None:
+    def __init__(
+        self, starlette: Starlette, api: RestJsonEndpoint, json_api: AwsJsonEndpoint | None = None
+    ) -> None:
         self.starlette = starlette
         self.api = api
+        self.json_api = json_api
 
     @property
     def state(self) -> Any:
         return self.starlette.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not _STARLETTE_PATHS.match(scope["path"]):
+        if scope["type"] == "http" and self.json_api is not None and _is_transcribe(scope):
+            await self.json_api(scope, receive, send)
+        elif scope["type"] == "http" and not _STARLETTE_PATHS.match(scope["path"]):
             await self.api(scope, receive, send)
         else:
             await self.starlette(scope, receive, send)
@@ -82,6 +99,13 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         transcript_retention_s=settings.transcript_retention_s,
         engine_failure=engine_failure,
     )
+    vocabularies = VocabularyService(store, settings.data_dir / "vocabulary-files")
+    json_api = AwsJsonEndpoint(
+        service=load_service_model("transcribe", "2017-10-26"),
+        handlers=vocabularies.handlers(),
+        verifier=SigV4Verifier(credentials, services=("transcribe",)),
+        max_body_bytes=settings.max_body_bytes,
+    )
     speech = SpeechService(settings.data_dir, settings.speech)
     live = LiveRuntime(store=store, bus=bus, meetings=meetings, speech=speech, settings=settings.live)
     meetings.observers.append(live)
@@ -96,6 +120,8 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     export = TranscriptExport(service_model, verifier, meetings)
     audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)
     events_socket = EventSubscriptionSocket(live, verifier)
+    signaling_socket = SignalingSocket(live)
+    host_addresses = HostAddresses(settings.media_address)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -105,7 +131,8 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         await live.start()
         app.state.components = Components(settings, credentials, store, bus, meetings, live)
         try:
-            yield
+            with host_addresses.installed():
+                yield
         finally:
             await live.close()
             await bus.close()
@@ -125,8 +152,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         await events_socket(websocket)
 
     async def signaling(websocket: WebSocket) -> None:
-        # Reserved for Chime SDK signaling (MediaPlacement.SignalingUrl); not served by this release.
-        await websocket.close(code=1008)
+        await signaling_socket(websocket)
 
     routes = [
         *web_routes(meetings, credentials, store, settings),
@@ -136,4 +162,4 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         WebSocketRoute("/meetings/{meeting_id}/events", events),
         Route("/meetings/{meeting_id}/transcript", transcript, methods=["GET"]),
     ]
-    return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint)
+    return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint, json_api)

@@ -67,6 +67,11 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--transcript-retention", type=float, default=0.0, help="keep transcripts of deleted meetings (s)"
     )
+    p.add_argument(
+        "--media-address",
+        help="the only ICE host address offered to Chime SDK (WebRTC) clients, e.g. 127.0.0.1 "
+        "(default: every non-loopback address)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -92,6 +97,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             reap_interval_s=args.reap_interval,
         ),
         transcript_retention_s=args.transcript_retention,
+        media_address=args.media_address,
         limits=Limits(
             max_active_meetings=args.max_active_meetings,
             max_attendees=args.max_attendees,

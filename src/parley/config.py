@@ -26,6 +26,9 @@ class Settings:
     live: LiveSettings = field(default_factory=LiveSettings)
     transcript_retention_s: float = 0.0
     max_audio_frame_bytes: int = 256 * 1024
+    # The only ICE host address offered to Chime SDK clients (None: every non-loopback address, aioice's
+    # default). ``127.0.0.1`` lets a browser on the same loopback-only host connect.
+    media_address: str | None = None
 
     @property
     def credentials_path(self) -> Path:

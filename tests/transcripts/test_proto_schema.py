@@ -26,7 +26,124 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
     "SdkSignalFrame": {
         "timestamp_ms": (1, F.TYPE_UINT64, REQ, None),
         "type": (2, F.TYPE_ENUM, REQ, "SdkSignalFrame.Type"),
+        "error": (3, F.TYPE_MESSAGE, OPT, "SdkErrorFrame"),
+        "join": (4, F.TYPE_MESSAGE, OPT, "SdkJoinFrame"),
+        "joinack": (5, F.TYPE_MESSAGE, OPT, "SdkJoinAckFrame"),
+        "sub": (6, F.TYPE_MESSAGE, OPT, "SdkSubscribeFrame"),
+        "suback": (7, F.TYPE_MESSAGE, OPT, "SdkSubscribeAckFrame"),
+        "index": (8, F.TYPE_MESSAGE, OPT, "SdkIndexFrame"),
+        "leave": (11, F.TYPE_MESSAGE, OPT, "SdkLeaveFrame"),
+        "leave_ack": (12, F.TYPE_MESSAGE, OPT, "SdkLeaveAckFrame"),
+        "audio_control": (17, F.TYPE_MESSAGE, OPT, "SdkAudioControlFrame"),
+        "audio_metadata": (18, F.TYPE_MESSAGE, OPT, "SdkAudioMetadataFrame"),
+        "audio_stream_id_info": (19, F.TYPE_MESSAGE, OPT, "SdkAudioStreamIdInfoFrame"),
+        "ping_pong": (20, F.TYPE_MESSAGE, OPT, "SdkPingPongFrame"),
+        "audio_status": (21, F.TYPE_MESSAGE, OPT, "SdkAudioStatusFrame"),
         "data_message": (23, F.TYPE_MESSAGE, OPT, "SdkDataMessageFrame"),
+    },
+    # The audio-only signaling payloads (chime-signaling.md §2-§4; SDK protocol/SignalingProtocol.proto).
+    "SdkErrorFrame": {
+        "status": (1, F.TYPE_UINT32, OPT, None),
+        "description": (2, F.TYPE_STRING, OPT, None),
+    },
+    "SdkClientDetails": {
+        "app_name": (1, F.TYPE_STRING, OPT, None),
+        "app_version": (2, F.TYPE_STRING, OPT, None),
+        "device_model": (3, F.TYPE_STRING, OPT, None),
+        "device_make": (4, F.TYPE_STRING, OPT, None),
+        "platform_name": (5, F.TYPE_STRING, OPT, None),
+        "platform_version": (6, F.TYPE_STRING, OPT, None),
+        "client_source": (7, F.TYPE_STRING, OPT, None),
+        "chime_sdk_version": (8, F.TYPE_STRING, OPT, None),
+    },
+    "SdkJoinFrame": {
+        "protocol_version": (1, F.TYPE_UINT32, OPT, None),
+        "max_num_of_videos": (2, F.TYPE_UINT32, OPT, None),
+        "flags": (3, F.TYPE_UINT32, OPT, None),
+        "client_details": (4, F.TYPE_MESSAGE, OPT, "SdkClientDetails"),
+        "audio_session_id": (6, F.TYPE_UINT64, OPT, None),
+    },
+    "SdkTurnCredentials": {
+        "username": (1, F.TYPE_STRING, OPT, None),
+        "password": (2, F.TYPE_STRING, OPT, None),
+        "ttl": (3, F.TYPE_UINT32, OPT, None),
+        "uris": (4, F.TYPE_STRING, REP, None),
+    },
+    "SdkJoinAckFrame": {
+        "turn_credentials": (1, F.TYPE_MESSAGE, OPT, "SdkTurnCredentials"),
+    },
+    "SdkLeaveFrame": {},
+    "SdkLeaveAckFrame": {},
+    "SdkStreamDescriptor": {
+        "stream_id": (1, F.TYPE_UINT32, OPT, None),
+        "framerate": (2, F.TYPE_UINT32, OPT, None),
+        "max_bitrate_kbps": (3, F.TYPE_UINT32, OPT, None),
+        "track_label": (4, F.TYPE_STRING, OPT, None),
+        "group_id": (6, F.TYPE_UINT32, OPT, None),
+        "avg_bitrate_bps": (7, F.TYPE_UINT32, OPT, None),
+        "attendee_id": (8, F.TYPE_STRING, OPT, None),
+        "media_type": (9, F.TYPE_ENUM, OPT, "SdkStreamMediaType"),
+        "external_user_id": (10, F.TYPE_STRING, OPT, None),
+    },
+    "SdkStreamAllocation": {
+        "track_label": (1, F.TYPE_STRING, OPT, None),
+        "stream_id": (2, F.TYPE_UINT32, OPT, None),
+        "group_id": (3, F.TYPE_UINT32, OPT, None),
+    },
+    "SdkTrackMapping": {
+        "stream_id": (1, F.TYPE_UINT32, OPT, None),
+        "ssrc": (2, F.TYPE_UINT32, OPT, None),
+        "track_label": (3, F.TYPE_STRING, OPT, None),
+    },
+    "SdkSubscribeFrame": {
+        "duplex": (1, F.TYPE_ENUM, OPT, "SdkStreamServiceType"),
+        "send_streams": (2, F.TYPE_MESSAGE, REP, "SdkStreamDescriptor"),
+        "receive_stream_ids": (3, F.TYPE_UINT32, REP, None),
+        "sdp_offer": (4, F.TYPE_STRING, OPT, None),
+        "audio_host": (5, F.TYPE_STRING, OPT, None),
+        "audio_checkin": (6, F.TYPE_BOOL, OPT, None),
+        "audio_muted": (7, F.TYPE_BOOL, OPT, None),
+    },
+    "SdkSubscribeAckFrame": {
+        "duplex": (1, F.TYPE_ENUM, OPT, "SdkStreamServiceType"),
+        "allocations": (2, F.TYPE_MESSAGE, REP, "SdkStreamAllocation"),
+        "sdp_answer": (3, F.TYPE_STRING, OPT, None),
+        "tracks": (4, F.TYPE_MESSAGE, REP, "SdkTrackMapping"),
+    },
+    "SdkIndexFrame": {
+        "at_capacity": (1, F.TYPE_BOOL, OPT, None),
+        "sources": (2, F.TYPE_MESSAGE, REP, "SdkStreamDescriptor"),
+        "paused_at_source_ids": (3, F.TYPE_UINT32, REP, None),
+        "num_participants": (4, F.TYPE_UINT32, OPT, None),
+    },
+    "SdkAudioControlFrame": {
+        "muted": (1, F.TYPE_BOOL, OPT, None),
+    },
+    "SdkAudioAttendeeState": {
+        "audio_stream_id": (1, F.TYPE_UINT32, OPT, None),
+        "volume": (2, F.TYPE_UINT32, OPT, None),
+        "muted": (3, F.TYPE_BOOL, OPT, None),
+        "signal_strength": (4, F.TYPE_UINT32, OPT, None),
+    },
+    "SdkAudioMetadataFrame": {
+        "attendee_states": (1, F.TYPE_MESSAGE, REP, "SdkAudioAttendeeState"),
+    },
+    "SdkAudioStreamIdInfo": {
+        "audio_stream_id": (1, F.TYPE_UINT32, OPT, None),
+        "attendee_id": (2, F.TYPE_STRING, OPT, None),
+        "muted": (3, F.TYPE_BOOL, OPT, None),
+        "external_user_id": (4, F.TYPE_STRING, OPT, None),
+        "dropped": (5, F.TYPE_BOOL, OPT, None),
+    },
+    "SdkAudioStreamIdInfoFrame": {
+        "streams": (1, F.TYPE_MESSAGE, REP, "SdkAudioStreamIdInfo"),
+    },
+    "SdkPingPongFrame": {
+        "type": (1, F.TYPE_ENUM, REQ, "SdkPingPongType"),
+        "ping_id": (2, F.TYPE_UINT32, REQ, None),
+    },
+    "SdkAudioStatusFrame": {
+        "audio_status": (1, F.TYPE_UINT32, OPT, None),
     },
     "SdkDataMessageFrame": {
         "messages": (1, F.TYPE_MESSAGE, REP, "SdkDataMessagePayload"),
@@ -97,8 +214,41 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
 }
 
 EXPECTED_ENUMS: dict[str, dict[str, int]] = {
+    "SdkSignalFrame.Type": {
+        "JOIN": 1,
+        "JOIN_ACK": 2,
+        "SUBSCRIBE": 3,
+        "SUBSCRIBE_ACK": 4,
+        "INDEX": 5,
+        "PAUSE": 7,
+        "RESUME": 8,
+        "LEAVE": 9,
+        "LEAVE_ACK": 10,
+        "BITRATES": 13,
+        "AUDIO_CONTROL": 16,
+        "AUDIO_METADATA": 17,
+        "AUDIO_STREAM_ID_INFO": 18,
+        "PING_PONG": 19,
+        "AUDIO_STATUS": 20,
+        "CLIENT_METRIC": 21,
+        "DATA_MESSAGE": 22,
+        "REMOTE_VIDEO_UPDATE": 24,
+        "PRIMARY_MEETING_JOIN": 25,
+        "PRIMARY_MEETING_JOIN_ACK": 26,
+        "PRIMARY_MEETING_LEAVE": 27,
+        "NOTIFICATION": 34,
+        "MEETING_SESSION_TIMING": 43,
+    },
     "SdkTranscriptItem.Type": {"PRONUNCIATION": 1, "PUNCTUATION": 2},
     "SdkTranscriptionStatus.Type": {"STARTED": 1, "INTERRUPTED": 2, "RESUMED": 3, "STOPPED": 4, "FAILED": 5},
+}
+
+
+# Top-level enums of the signaling payloads.
+EXPECTED_TOP_ENUMS: dict[str, dict[str, int]] = {
+    "SdkStreamServiceType": {"RX": 1, "TX": 2, "DUPLEX": 3},
+    "SdkStreamMediaType": {"AUDIO": 1, "VIDEO": 2},
+    "SdkPingPongType": {"PING": 1, "PONG": 2},
 }
 
 
@@ -124,9 +274,6 @@ def test_field_numbers_types_and_labels(message: str) -> None:
         ref = field.message_type or field.enum_type
         ref_name = _relative(ref.full_name) if ref else None
         actual[field.name] = (field.number, field.type, _label(field), ref_name)
-    if message == "SdkSignalFrame":
-        # A later change adds the other signaling payloads; only the ones we rely on are pinned here.
-        actual = {k: v for k, v in actual.items() if k in EXPECTED[message]}
     assert actual == EXPECTED[message]
 
 
@@ -140,6 +287,17 @@ def test_enum_values(enum: str) -> None:
     message, name = enum.split(".")
     descriptor = pb.DESCRIPTOR.message_types_by_name[message].enum_types_by_name[name]
     assert {v.name: v.number for v in descriptor.values} == EXPECTED_ENUMS[enum]
+
+
+@pytest.mark.parametrize("enum", sorted(EXPECTED_TOP_ENUMS))
+def test_top_level_enum_values(enum: str) -> None:
+    descriptor = pb.DESCRIPTOR.enum_types_by_name[enum]
+    assert {v.name: v.number for v in descriptor.values} == EXPECTED_TOP_ENUMS[enum]
+
+
+def test_every_message_is_pinned() -> None:
+    """A message added to the .proto without its field numbers here would go unguarded."""
+    assert set(pb.DESCRIPTOR.message_types_by_name) == set(EXPECTED)
 
 
 def test_signal_frame_type_data_message_is_22() -> None:

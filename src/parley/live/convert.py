@@ -15,6 +15,7 @@ from parley.transcripts.events import (
     TranscriptLanguageWithScore,
     TranscriptResult,
 )
+from parley.vocabularies.apply import hotwords
 
 
 class UnsupportedConfiguration(Exception):
@@ -46,13 +47,17 @@ def _names(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
-# Settings that a later parley release implements (PII, vocabularies). Until then they are refused loudly
+# Settings that a later parley release implements (PII). Until then they are refused loudly
 # rather than silently ignored.
-_NOT_YET = ("ContentIdentificationType", "ContentRedactionType", "VocabularyFilterMethod")
+_NOT_YET = ("ContentIdentificationType", "ContentRedactionType")
 
 
-def stream_config(configuration: dict[str, Any]) -> StreamConfig:
-    """Map EngineTranscribeSettings (or the medical settings) onto the speech core's StreamConfig."""
+def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | None = None) -> StreamConfig:
+    """Map EngineTranscribeSettings (or the medical settings) onto the speech core's StreamConfig.
+
+    ``vocabularies`` is the snapshot StartMeetingTranscription stored (``parley.vocabularies.apply``): its
+    phrases bias recognition through the engine's hotword prompt.
+    """
     medical = configuration.get("EngineTranscribeMedicalSettings")
     if medical is not None:
         if medical.get("ContentIdentificationType"):
@@ -73,6 +78,10 @@ def stream_config(configuration: dict[str, Any]) -> StreamConfig:
             preferred_language=s.get("PreferredLanguage"),
             enable_partial_results_stabilization=bool(s.get("EnablePartialResultsStabilization")),
             partial_results_stability=s.get("PartialResultsStability"),
+            hotwords=hotwords(
+                vocabularies,
+                _names(s.get("LanguageOptions")) if s.get("IdentifyLanguage") else (s.get("LanguageCode"),),
+            ),
         )
     except ValueError as exc:
         raise UnsupportedConfiguration(str(exc)) from None

@@ -153,7 +153,7 @@ class MeetingHub:
         if aid in self.transcribers or not session.can_send_audio or self.state is None:
             return
         try:
-            config = stream_config(self.state.configuration)
+            config = stream_config(self.state.configuration, self.state.extra.get("vocabularies"))
         except UnsupportedConfiguration:
             return  # the node that took the Start call announced `failed`
         speech = await self.runtime.speech_ready()

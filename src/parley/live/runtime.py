@@ -25,6 +25,7 @@ from parley.meetings.service import MeetingService
 from parley.store import Attendee, Meeting, Store, TranscriptionState
 from parley.streaming.results import RecognitionResult
 from parley.transcripts.events import Transcript, TranscriptEvent, event_to_dict
+from parley.vocabularies.apply import apply_vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +251,10 @@ class LiveRuntime:
             external_user_id=attendee.external_user_id,
             channel_id=transcriber.channel_id,
         )
+        hub = self.hubs.get(meeting.meeting_id)
+        if hub is not None and hub.state is not None:
+            # Filters and DisplayAs apply before anything is stored or sent (docs/operations.md "Vocabularies").
+            converted = apply_vocabularies(converted, hub.state.extra.get("vocabularies"))
         if not converted.is_partial:
             await self.store.add_transcript_result(
                 meeting_id=meeting.meeting_id,

@@ -17,11 +17,12 @@ from typing import Literal, Protocol
 from parley.audio.decode import Decoder
 from parley.store import Attendee
 from parley.transcripts.events import TranscriptEvent
-from parley.transcripts.wire import to_json, to_sdk_transcript_frame
+from parley.transcripts.wire import to_json, to_sdk_transcript_frame, to_signal_data_message_frame
 
 log = logging.getLogger(__name__)
 
-EventFormat = Literal["json", "protobuf"]
+# "chime-signal": complete Chime SDK signaling frames (0x05 || SdkSignalFrame{DATA_MESSAGE}), for /control.
+EventFormat = Literal["json", "protobuf", "chime-signal"]
 
 
 class CloseCode:
@@ -81,9 +82,12 @@ class AttendeeSession:
         cache = encoded if encoded is not None else {}
         events = list(events)
         if self.event_format not in cache:
-            cache[self.event_format] = (
-                to_sdk_transcript_frame(events) if self.event_format == "protobuf" else to_json(events)
-            )
+            if self.event_format == "protobuf":
+                cache[self.event_format] = to_sdk_transcript_frame(events)
+            elif self.event_format == "chime-signal":
+                cache[self.event_format] = to_signal_data_message_frame(events)
+            else:
+                cache[self.event_format] = to_json(events)
         self._put(cache[self.event_format])
 
     def send_control(self, text: str) -> None:

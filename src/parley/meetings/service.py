@@ -20,7 +20,7 @@ from parley.errors import ServiceError, bad_request, not_found
 from parley.meetings import capabilities as caps
 from parley.meetings import ids
 from parley.meetings.transcription import check_engines, transcribe_failure, transcription_region
-from parley.store import Attendee, Meeting, Store, TranscriptionState
+from parley.store import Attendee, Meeting, Store, TranscriptionState, VocabularyRecord
 from parley.store.sql import Conflict, LimitReached
 from parley.transcripts.events import TranscriptResult
 from parley.transcripts.export import to_jsonl, to_srt, to_webvtt
@@ -468,7 +468,13 @@ class MeetingService:
                     f"Too many meetings have live transcription enabled (limit {self.limits.max_transcriptions})",
                 )
         region, region_failure = transcription_region(config, meeting.media_region)
-        failure = region_failure or transcribe_failure(config)
+        vocabularies, filters = await self._prefetch_vocabularies(caller.account_id, config)
+        failure = region_failure or transcribe_failure(
+            config,
+            vocabulary_exists=lambda name: name in vocabularies,
+            vocabulary_filter_exists=lambda name: name in filters,
+        )
+        failure = failure or _vocabulary_language_failure(config, [*vocabularies.values(), *filters.values()])
         if failure is None and self.engine_failure is not None:
             failure = self.engine_failure(config)
         now = self.clock()
@@ -480,11 +486,28 @@ class MeetingService:
             started_at=current.started_at if current and current.status == "started" else now,
             updated_at=now,
             stopped_at=now if failure else None,
-            extra={"message": failure} if failure else {},
+            extra={"message": failure} if failure else _vocabulary_extra(config, vocabularies, filters),
         )
         await self.store.save_transcription(state)
         for observer in self.observers:
             await observer.transcription_changed(meeting, state)
+
+    async def _prefetch_vocabularies(
+        self, account_id: str, config: dict[str, Any]
+    ) -> tuple[dict[str, VocabularyRecord], dict[str, VocabularyRecord]]:
+        """The account's vocabularies and filters that the configuration names, read once before the sync rules."""
+        s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
+
+        def names(*keys: str) -> list[str]:
+            return [n.strip() for k in keys for n in (s.get(k) or "").split(",") if n.strip()]
+
+        vocabularies = await self.store.get_vocabularies(
+            "vocabulary", account_id, names("VocabularyName", "VocabularyNames")
+        )
+        filters = await self.store.get_vocabularies(
+            "filter", account_id, names("VocabularyFilterName", "VocabularyFilterNames")
+        )
+        return {v.name: v for v in vocabularies}, {f.name: f for f in filters}
 
     async def stop_meeting_transcription(self, caller: Caller, params: dict[str, Any]) -> None:
         meeting = await self._meeting(caller, params["MeetingId"])
@@ -507,6 +530,42 @@ class MeetingService:
         await self.store.save_transcription(state)
         for observer in self.observers:
             await observer.transcription_changed(meeting, state)
+
+
+def _vocabulary_language_failure(config: dict[str, Any], records: list[VocabularyRecord]) -> str | None:
+    """Transcribe refuses a vocabulary or filter whose language is not the stream's (or, with language
+    identification, not one of the language options)."""
+    s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
+    if s.get("IdentifyLanguage"):
+        allowed = {o.strip() for o in (s.get("LanguageOptions") or "").split(",") if o.strip()}
+    else:
+        allowed = {s.get("LanguageCode")}
+    for record in records:
+        if record.language_code not in allowed:
+            noun = "vocabulary" if record.kind == "vocabulary" else "vocabulary filter"
+            return (
+                f"The language code {record.language_code} of the {noun} {record.name} doesn't match the "
+                "stream's language. Check the language and try your request again."
+            )
+    return None
+
+
+def _vocabulary_extra(
+    config: dict[str, Any], vocabularies: dict[str, VocabularyRecord], filters: dict[str, VocabularyRecord]
+) -> dict[str, Any]:
+    """The content the live side applies, snapshotted at Start as Transcribe loads it when a stream starts."""
+    from parley.vocabularies.apply import snapshot
+
+    if not vocabularies and not filters:
+        return {}
+    s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
+    snap = snapshot(
+        list(vocabularies.values()),
+        list(filters.values()),
+        s.get("VocabularyFilterMethod"),
+        s.get("LanguageCode"),
+    )
+    return {"vocabularies": snap}
 
 
 @dataclass(frozen=True)

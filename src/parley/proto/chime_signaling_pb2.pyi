@@ -9,8 +9,31 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SdkStreamServiceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RX: _ClassVar[SdkStreamServiceType]
+    TX: _ClassVar[SdkStreamServiceType]
+    DUPLEX: _ClassVar[SdkStreamServiceType]
+
+class SdkStreamMediaType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIO: _ClassVar[SdkStreamMediaType]
+    VIDEO: _ClassVar[SdkStreamMediaType]
+
+class SdkPingPongType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PING: _ClassVar[SdkPingPongType]
+    PONG: _ClassVar[SdkPingPongType]
+RX: SdkStreamServiceType
+TX: SdkStreamServiceType
+DUPLEX: SdkStreamServiceType
+AUDIO: SdkStreamMediaType
+VIDEO: SdkStreamMediaType
+PING: SdkPingPongType
+PONG: SdkPingPongType
+
 class SdkSignalFrame(_message.Message):
-    __slots__ = ("timestamp_ms", "type", "data_message")
+    __slots__ = ("timestamp_ms", "type", "error", "join", "joinack", "sub", "suback", "index", "leave", "leave_ack", "audio_control", "audio_metadata", "audio_stream_id_info", "ping_pong", "audio_status", "data_message")
     class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         JOIN: _ClassVar[SdkSignalFrame.Type]
@@ -61,11 +84,247 @@ class SdkSignalFrame(_message.Message):
     MEETING_SESSION_TIMING: SdkSignalFrame.Type
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    JOIN_FIELD_NUMBER: _ClassVar[int]
+    JOINACK_FIELD_NUMBER: _ClassVar[int]
+    SUB_FIELD_NUMBER: _ClassVar[int]
+    SUBACK_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_ACK_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_METADATA_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_STREAM_ID_INFO_FIELD_NUMBER: _ClassVar[int]
+    PING_PONG_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_STATUS_FIELD_NUMBER: _ClassVar[int]
     DATA_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     timestamp_ms: int
     type: SdkSignalFrame.Type
+    error: SdkErrorFrame
+    join: SdkJoinFrame
+    joinack: SdkJoinAckFrame
+    sub: SdkSubscribeFrame
+    suback: SdkSubscribeAckFrame
+    index: SdkIndexFrame
+    leave: SdkLeaveFrame
+    leave_ack: SdkLeaveAckFrame
+    audio_control: SdkAudioControlFrame
+    audio_metadata: SdkAudioMetadataFrame
+    audio_stream_id_info: SdkAudioStreamIdInfoFrame
+    ping_pong: SdkPingPongFrame
+    audio_status: SdkAudioStatusFrame
     data_message: SdkDataMessageFrame
-    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
+    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., error: _Optional[_Union[SdkErrorFrame, _Mapping]] = ..., join: _Optional[_Union[SdkJoinFrame, _Mapping]] = ..., joinack: _Optional[_Union[SdkJoinAckFrame, _Mapping]] = ..., sub: _Optional[_Union[SdkSubscribeFrame, _Mapping]] = ..., suback: _Optional[_Union[SdkSubscribeAckFrame, _Mapping]] = ..., index: _Optional[_Union[SdkIndexFrame, _Mapping]] = ..., leave: _Optional[_Union[SdkLeaveFrame, _Mapping]] = ..., leave_ack: _Optional[_Union[SdkLeaveAckFrame, _Mapping]] = ..., audio_control: _Optional[_Union[SdkAudioControlFrame, _Mapping]] = ..., audio_metadata: _Optional[_Union[SdkAudioMetadataFrame, _Mapping]] = ..., audio_stream_id_info: _Optional[_Union[SdkAudioStreamIdInfoFrame, _Mapping]] = ..., ping_pong: _Optional[_Union[SdkPingPongFrame, _Mapping]] = ..., audio_status: _Optional[_Union[SdkAudioStatusFrame, _Mapping]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
+
+class SdkErrorFrame(_message.Message):
+    __slots__ = ("status", "description")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    description: str
+    def __init__(self, status: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+
+class SdkClientDetails(_message.Message):
+    __slots__ = ("app_name", "app_version", "device_model", "device_make", "platform_name", "platform_version", "client_source", "chime_sdk_version")
+    APP_NAME_FIELD_NUMBER: _ClassVar[int]
+    APP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_MAKE_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_NAME_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CHIME_SDK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    app_name: str
+    app_version: str
+    device_model: str
+    device_make: str
+    platform_name: str
+    platform_version: str
+    client_source: str
+    chime_sdk_version: str
+    def __init__(self, app_name: _Optional[str] = ..., app_version: _Optional[str] = ..., device_model: _Optional[str] = ..., device_make: _Optional[str] = ..., platform_name: _Optional[str] = ..., platform_version: _Optional[str] = ..., client_source: _Optional[str] = ..., chime_sdk_version: _Optional[str] = ...) -> None: ...
+
+class SdkJoinFrame(_message.Message):
+    __slots__ = ("protocol_version", "max_num_of_videos", "flags", "client_details", "audio_session_id")
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_NUM_OF_VIDEOS_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    protocol_version: int
+    max_num_of_videos: int
+    flags: int
+    client_details: SdkClientDetails
+    audio_session_id: int
+    def __init__(self, protocol_version: _Optional[int] = ..., max_num_of_videos: _Optional[int] = ..., flags: _Optional[int] = ..., client_details: _Optional[_Union[SdkClientDetails, _Mapping]] = ..., audio_session_id: _Optional[int] = ...) -> None: ...
+
+class SdkTurnCredentials(_message.Message):
+    __slots__ = ("username", "password", "ttl", "uris")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    URIS_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    password: str
+    ttl: int
+    uris: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ..., ttl: _Optional[int] = ..., uris: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SdkJoinAckFrame(_message.Message):
+    __slots__ = ("turn_credentials",)
+    TURN_CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
+    turn_credentials: SdkTurnCredentials
+    def __init__(self, turn_credentials: _Optional[_Union[SdkTurnCredentials, _Mapping]] = ...) -> None: ...
+
+class SdkLeaveFrame(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SdkLeaveAckFrame(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SdkStreamDescriptor(_message.Message):
+    __slots__ = ("stream_id", "framerate", "max_bitrate_kbps", "track_label", "group_id", "avg_bitrate_bps", "attendee_id", "media_type", "external_user_id")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAMERATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
+    TRACK_LABEL_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    AVG_BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    ATTENDEE_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: int
+    framerate: int
+    max_bitrate_kbps: int
+    track_label: str
+    group_id: int
+    avg_bitrate_bps: int
+    attendee_id: str
+    media_type: SdkStreamMediaType
+    external_user_id: str
+    def __init__(self, stream_id: _Optional[int] = ..., framerate: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., track_label: _Optional[str] = ..., group_id: _Optional[int] = ..., avg_bitrate_bps: _Optional[int] = ..., attendee_id: _Optional[str] = ..., media_type: _Optional[_Union[SdkStreamMediaType, str]] = ..., external_user_id: _Optional[str] = ...) -> None: ...
+
+class SdkStreamAllocation(_message.Message):
+    __slots__ = ("track_label", "stream_id", "group_id")
+    TRACK_LABEL_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    track_label: str
+    stream_id: int
+    group_id: int
+    def __init__(self, track_label: _Optional[str] = ..., stream_id: _Optional[int] = ..., group_id: _Optional[int] = ...) -> None: ...
+
+class SdkTrackMapping(_message.Message):
+    __slots__ = ("stream_id", "ssrc", "track_label")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    SSRC_FIELD_NUMBER: _ClassVar[int]
+    TRACK_LABEL_FIELD_NUMBER: _ClassVar[int]
+    stream_id: int
+    ssrc: int
+    track_label: str
+    def __init__(self, stream_id: _Optional[int] = ..., ssrc: _Optional[int] = ..., track_label: _Optional[str] = ...) -> None: ...
+
+class SdkSubscribeFrame(_message.Message):
+    __slots__ = ("duplex", "send_streams", "receive_stream_ids", "sdp_offer", "audio_host", "audio_checkin", "audio_muted")
+    DUPLEX_FIELD_NUMBER: _ClassVar[int]
+    SEND_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_STREAM_IDS_FIELD_NUMBER: _ClassVar[int]
+    SDP_OFFER_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_HOST_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_CHECKIN_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_MUTED_FIELD_NUMBER: _ClassVar[int]
+    duplex: SdkStreamServiceType
+    send_streams: _containers.RepeatedCompositeFieldContainer[SdkStreamDescriptor]
+    receive_stream_ids: _containers.RepeatedScalarFieldContainer[int]
+    sdp_offer: str
+    audio_host: str
+    audio_checkin: bool
+    audio_muted: bool
+    def __init__(self, duplex: _Optional[_Union[SdkStreamServiceType, str]] = ..., send_streams: _Optional[_Iterable[_Union[SdkStreamDescriptor, _Mapping]]] = ..., receive_stream_ids: _Optional[_Iterable[int]] = ..., sdp_offer: _Optional[str] = ..., audio_host: _Optional[str] = ..., audio_checkin: _Optional[bool] = ..., audio_muted: _Optional[bool] = ...) -> None: ...
+
+class SdkSubscribeAckFrame(_message.Message):
+    __slots__ = ("duplex", "allocations", "sdp_answer", "tracks")
+    DUPLEX_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    SDP_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    TRACKS_FIELD_NUMBER: _ClassVar[int]
+    duplex: SdkStreamServiceType
+    allocations: _containers.RepeatedCompositeFieldContainer[SdkStreamAllocation]
+    sdp_answer: str
+    tracks: _containers.RepeatedCompositeFieldContainer[SdkTrackMapping]
+    def __init__(self, duplex: _Optional[_Union[SdkStreamServiceType, str]] = ..., allocations: _Optional[_Iterable[_Union[SdkStreamAllocation, _Mapping]]] = ..., sdp_answer: _Optional[str] = ..., tracks: _Optional[_Iterable[_Union[SdkTrackMapping, _Mapping]]] = ...) -> None: ...
+
+class SdkIndexFrame(_message.Message):
+    __slots__ = ("at_capacity", "sources", "paused_at_source_ids", "num_participants")
+    AT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_AT_SOURCE_IDS_FIELD_NUMBER: _ClassVar[int]
+    NUM_PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    at_capacity: bool
+    sources: _containers.RepeatedCompositeFieldContainer[SdkStreamDescriptor]
+    paused_at_source_ids: _containers.RepeatedScalarFieldContainer[int]
+    num_participants: int
+    def __init__(self, at_capacity: _Optional[bool] = ..., sources: _Optional[_Iterable[_Union[SdkStreamDescriptor, _Mapping]]] = ..., paused_at_source_ids: _Optional[_Iterable[int]] = ..., num_participants: _Optional[int] = ...) -> None: ...
+
+class SdkAudioControlFrame(_message.Message):
+    __slots__ = ("muted",)
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    muted: bool
+    def __init__(self, muted: _Optional[bool] = ...) -> None: ...
+
+class SdkAudioAttendeeState(_message.Message):
+    __slots__ = ("audio_stream_id", "volume", "muted", "signal_strength")
+    AUDIO_STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    audio_stream_id: int
+    volume: int
+    muted: bool
+    signal_strength: int
+    def __init__(self, audio_stream_id: _Optional[int] = ..., volume: _Optional[int] = ..., muted: _Optional[bool] = ..., signal_strength: _Optional[int] = ...) -> None: ...
+
+class SdkAudioMetadataFrame(_message.Message):
+    __slots__ = ("attendee_states",)
+    ATTENDEE_STATES_FIELD_NUMBER: _ClassVar[int]
+    attendee_states: _containers.RepeatedCompositeFieldContainer[SdkAudioAttendeeState]
+    def __init__(self, attendee_states: _Optional[_Iterable[_Union[SdkAudioAttendeeState, _Mapping]]] = ...) -> None: ...
+
+class SdkAudioStreamIdInfo(_message.Message):
+    __slots__ = ("audio_stream_id", "attendee_id", "muted", "external_user_id", "dropped")
+    AUDIO_STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTENDEE_ID_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    audio_stream_id: int
+    attendee_id: str
+    muted: bool
+    external_user_id: str
+    dropped: bool
+    def __init__(self, audio_stream_id: _Optional[int] = ..., attendee_id: _Optional[str] = ..., muted: _Optional[bool] = ..., external_user_id: _Optional[str] = ..., dropped: _Optional[bool] = ...) -> None: ...
+
+class SdkAudioStreamIdInfoFrame(_message.Message):
+    __slots__ = ("streams",)
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    streams: _containers.RepeatedCompositeFieldContainer[SdkAudioStreamIdInfo]
+    def __init__(self, streams: _Optional[_Iterable[_Union[SdkAudioStreamIdInfo, _Mapping]]] = ...) -> None: ...
+
+class SdkPingPongFrame(_message.Message):
+    __slots__ = ("type", "ping_id")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PING_ID_FIELD_NUMBER: _ClassVar[int]
+    type: SdkPingPongType
+    ping_id: int
+    def __init__(self, type: _Optional[_Union[SdkPingPongType, str]] = ..., ping_id: _Optional[int] = ...) -> None: ...
+
+class SdkAudioStatusFrame(_message.Message):
+    __slots__ = ("audio_status",)
+    AUDIO_STATUS_FIELD_NUMBER: _ClassVar[int]
+    audio_status: int
+    def __init__(self, audio_status: _Optional[int] = ...) -> None: ...
 
 class SdkDataMessageFrame(_message.Message):
     __slots__ = ("messages",)

@@ -1,6 +1,13 @@
 """Durable storage of meetings, attendees, tags and transcription state (SQLAlchemy 2, async)."""
 
-from parley.store.records import Attendee, Meeting, TranscriptionState
+from parley.store.records import Attendee, Meeting, TranscriptionState, VocabularyRecord
 from parley.store.sql import Store, normalize_database_url
 
-__all__ = ["Attendee", "Meeting", "Store", "TranscriptionState", "normalize_database_url"]
+__all__ = [
+    "Attendee",
+    "Meeting",
+    "Store",
+    "TranscriptionState",
+    "VocabularyRecord",
+    "normalize_database_url",
+]

@@ -44,3 +44,21 @@ class TranscriptionState:
     updated_at: float
     stopped_at: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VocabularyRecord:
+    """A custom vocabulary (``kind="vocabulary"``) or a vocabulary filter (``kind="filter"``) of one account.
+
+    One record type serves both: they differ only in what ``entries`` holds (vocabulary: dicts with
+    ``phrase``/``display_as``; filter: plain words) and in that filters have no state.
+    """
+
+    kind: str
+    account_id: str
+    name: str
+    language_code: str
+    entries: list[Any]
+    last_modified: float
+    state: str = "READY"
+    file_uri: str | None = None

@@ -109,3 +109,28 @@ transcript_results = Table(
     Index("ix_transcript_results_order", "meeting_id", "start_time_ms"),
     Index("ix_transcript_results_expiry", "expires_at"),
 )
+
+# Amazon Transcribe custom vocabularies and vocabulary filters, per account (docs/operations.md "Vocabularies").
+# ``entries`` is the parsed content: for a vocabulary a list of {"phrase", "display_as"}; for a filter the words.
+vocabularies = Table(
+    "vocabularies",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("language_code", String(16), nullable=False),
+    Column("entries", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("file_uri", String(2000)),
+    Column("last_modified", Float, nullable=False),
+)
+
+vocabulary_filters = Table(
+    "vocabulary_filters",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("language_code", String(16), nullable=False),
+    Column("entries", JSON, nullable=False),
+    Column("file_uri", String(2000)),
+    Column("last_modified", Float, nullable=False),
+)

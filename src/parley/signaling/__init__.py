@@ -1,0 +1,1 @@
+"""Chime SDK signaling (``MediaPlacement.SignalingUrl``): amazon-chime-sdk-js joins parley meetings here."""

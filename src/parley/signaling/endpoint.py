@@ -1,0 +1,388 @@
+"""Chime SDK signaling at ``MediaPlacement.SignalingUrl`` (``/control/{MeetingId}``), audio only.
+
+What amazon-chime-sdk-js expects (docs/chime-js.md; shared reference chime-signaling.md): subprotocols
+``["_aws_wt_session", <JoinToken>]`` answered with ``_aws_wt_session``; every message is binary
+``0x05 || SdkSignalFrame``. JOIN → JOIN_ACK then INDEX; SUBSCRIBE carries a full (non-trickle) SDP offer
+that an aiortc peer connection answers in SUBSCRIBE_ACK; the attendee's Opus uplink is transcribed like
+the ``/calls`` socket, and transcript events go out as DATA_MESSAGE frames on ``aws:chime:transcription``.
+
+The connection registers with the live runtime as an ordinary attendee session (event format
+``chime-signal``), so transcription, DeleteMeeting/DeleteAttendee and reconnect replacement all work the
+same way as on ``/calls``; the session's close codes become AUDIO_STATUS frames once the client joined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from av import AudioFrame
+from starlette.websockets import WebSocket, WebSocketState
+
+from parley.live.runtime import LiveRuntime
+from parley.live.session import AttendeeSession, CloseCode
+from parley.proto import chime_signaling_pb2 as pb
+from parley.signaling import frames
+from parley.signaling.media import MixTrack, UplinkPcm, consume_uplink
+from parley.store import Attendee
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "_aws_wt_session"
+SERVER_TOPIC_PREFIX = "aws:"  # reserved for the server (transcription); client messages there are dropped
+MAX_DATA_MESSAGE_BYTES = 2048
+
+
+def _token(websocket: WebSocket) -> str | None:
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    if SUBPROTOCOL not in offered:
+        return None
+    tokens = [p for p in offered if p != SUBPROTOCOL]
+    return tokens[0] if len(tokens) == 1 else None
+
+
+@dataclass(eq=False)
+class Room:
+    """The signaling connections of one meeting on this node: presence, stream ids and the mix."""
+
+    meeting_id: str
+    members: dict[str, Connection] = field(default_factory=dict)  # attendee id → its announced connection
+    joined: set[Connection] = field(default_factory=set)  # every connection past JOIN (data messages)
+    _next_stream_id: int = 0
+
+    def stream_id(self) -> int:
+        # A fresh, increasing id per (re)join: the SDK prefers the highest id per attendee.
+        self._next_stream_id += 1
+        return self._next_stream_id
+
+    def others(self, connection: Connection) -> list[Connection]:
+        return [c for c in self.members.values() if c is not connection]
+
+
+class SignalPeer:
+    """The live session's ``Peer`` for a signaling socket.
+
+    Transcript frames are already complete signaling messages. A close before the client joined is a
+    WebSocket close (4410 during JOIN is MeetingEnded to the SDK); after it, the SDK ignores clean closes,
+    so meeting end, attendee removal and replacement become AUDIO_STATUS, and other closes (shutdown,
+    internal errors, a slow reader) a 4500 close, which the SDK answers by reconnecting.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    async def send_text(self, data: str) -> None:
+        # The runtime's textual greeting belongs to /calls; this socket carries only signaling frames.
+        return None
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.connection.send(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.connection.session_closed(code, reason)
+
+
+class Connection:
+    """One client's signaling socket and, after SUBSCRIBE, its peer connection."""
+
+    def __init__(self, endpoint: SignalingSocket, websocket: WebSocket, attendee: Attendee) -> None:
+        self.endpoint = endpoint
+        self.websocket = websocket
+        self.attendee = attendee
+        self.session: AttendeeSession | None = None
+        self.room: Room | None = None
+        self.stream_id = 0
+        self.muted = False
+        self.indexed = False  # INDEX went out: from here on, ends are AUDIO_STATUS, not closes
+        self.ended = False  # AUDIO_STATUS sent, or the session is over: no more media or events
+        self.pc: RTCPeerConnection | None = None
+        self.mix: MixTrack | None = None
+        self.announced = False
+        self._uplink = UplinkPcm()
+        self._send_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._hangup: asyncio.TimerHandle | None = None
+
+    @property
+    def runtime(self) -> LiveRuntime:
+        return self.endpoint.runtime
+
+    # -- output ------------------------------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        async with self._send_lock:
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.send_bytes(data)
+
+    def post(self, data: bytes) -> None:
+        """Send from synchronous code (presence broadcasts to other connections)."""
+        self._spawn(self._quiet_send(data))
+
+    async def _quiet_send(self, data: bytes) -> None:
+        with contextlib.suppress(Exception):
+            await self.send(data)
+
+    async def close_socket(self, code: int, reason: str = "") -> None:
+        async with self._send_lock:
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await self.websocket.close(code=code, reason=reason[:120])
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def session_closed(self, code: int, reason: str) -> None:
+        if not self.indexed:
+            await self.close_socket(code, reason)
+            return
+        status = frames.AUDIO_STATUS_FOR_CLOSE.get(code)
+        if status is None:
+            await self.close_socket(1000 if code == CloseCode.NORMAL else 4500, reason)
+            return
+        self.ended = True
+        await self.send(frames.audio_status(status))
+        await self.stop_media(dropped=False)
+        # The SDK answers a terminal AUDIO_STATUS with LEAVE and closes; hang up if it does not.
+        loop = asyncio.get_running_loop()
+        self._hangup = loop.call_later(
+            self.endpoint.leave_grace_s, lambda: self._spawn(self.close_socket(code, reason))
+        )
+
+    # -- frames ------------------------------------------------------------------------------
+
+    async def handle(self, frame: Any) -> None:
+        kind = frame.type
+        if kind == pb.SdkSignalFrame.PING_PONG:
+            if frame.ping_pong.type == pb.PING:
+                await self.send(frames.pong(frame.ping_pong.ping_id))
+        elif kind == pb.SdkSignalFrame.JOIN:
+            await self._join(frame)
+        elif kind == pb.SdkSignalFrame.SUBSCRIBE:
+            await self._subscribe(frame)
+        elif kind == pb.SdkSignalFrame.LEAVE:
+            await self.send(frames.leave_ack())
+            await self.stop_media(dropped=False)
+        elif kind == pb.SdkSignalFrame.AUDIO_CONTROL:
+            self._mute(frame.audio_control.muted)
+        elif kind == pb.SdkSignalFrame.DATA_MESSAGE:
+            self._relay(frame)
+        # CLIENT_METRIC, MEETING_SESSION_TIMING, video frames...: nothing to do for audio only.
+
+    async def _join(self, frame: Any) -> None:
+        if self.session is not None:
+            return  # one JOIN per socket; a reconnect opens a new socket
+        session = await self.runtime.join(
+            self.attendee, SignalPeer(self), event_format="chime-signal", decoder=None, greeting=""
+        )
+        if session is None:
+            return  # the runtime closed the peer with 4410 (MeetingEnded to the SDK)
+        self.session = session
+        room = self.endpoint.room(self.attendee.meeting_id)
+        self.room = room
+        room.joined.add(self)
+        await self.send(frames.join_ack())
+        await self.send(frames.index(len(room.members) + 1))
+        self.indexed = True
+
+    async def _subscribe(self, frame: Any) -> None:
+        if self.session is None or self.room is None:
+            await self.close_socket(CloseCode.BAD_REQUEST, "SUBSCRIBE before JOIN")
+            return
+        if self.ended:
+            return
+        if frame.sub.HasField("audio_muted"):
+            self.muted = frame.sub.audio_muted
+        offer = RTCSessionDescription(sdp=frame.sub.sdp_offer, type="offer")
+        if self.pc is None:
+            self.pc = self._new_peer_connection()
+            await self.pc.setRemoteDescription(offer)
+            self.mix = MixTrack()
+            self.pc.addTrack(self.mix)
+        else:
+            await self.pc.setRemoteDescription(offer)  # renegotiation keeps the same peer connection
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self.send(frames.subscribe_ack(self.pc.localDescription.sdp))
+        if self.pc.iceConnectionState in ("completed", "connected"):
+            self._announce()
+
+    def _new_peer_connection(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection()
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio":
+                self._spawn(consume_uplink(track, self._uplink_frame, self.attendee.attendee_id))
+
+        @pc.on("iceconnectionstatechange")
+        def on_ice() -> None:
+            # Presence only after SUBSCRIBE_ACK and once media can flow: the SDK's presence waiter
+            # subscribes after SUBSCRIBE_ACK, and presence callbacks are not replayed.
+            if pc.iceConnectionState in ("completed", "connected"):
+                self._announce()
+
+        return pc
+
+    def _uplink_frame(self, frame: AudioFrame) -> None:
+        if self.ended or self.session is None:
+            return
+        mono, pcm = self._uplink.convert(frame)
+        self.runtime.audio(self.session, pcm)
+        if self.room is not None and self.session.can_send_audio and not self.muted:
+            for other in self.room.others(self):
+                if other.mix is not None:
+                    other.mix.push(self.attendee.attendee_id, mono, frame.sample_rate)
+
+    # -- presence ----------------------------------------------------------------------------
+
+    def _entry(self) -> dict[str, Any]:
+        return {
+            "audio_stream_id": self.stream_id,
+            "attendee_id": self.attendee.attendee_id,
+            "external_user_id": self.attendee.external_user_id,
+            "muted": self.muted,
+        }
+
+    def _announce(self) -> None:
+        """First AUDIO_STREAM_ID_INFO of the connection: the full roster to it, the newcomer to others."""
+        room = self.room
+        if self.announced or self.ended or room is None:
+            return
+        self.announced = True
+        previous = room.members.get(self.attendee.attendee_id)
+        self.stream_id = room.stream_id()
+        room.members[self.attendee.attendee_id] = self
+        if previous is not None and previous is not self:
+            previous.leave_room()
+        present = [c for c in room.members.values() if c.announced]
+        self.post(frames.stream_info([c._entry() for c in present]))
+        for other in present:
+            if other is not self:
+                other.post(frames.stream_info([self._entry()]))
+
+    def _mute(self, muted: bool) -> None:
+        self.muted = muted
+        if self.room is None or not self.announced:
+            return
+        update = frames.stream_info([{"audio_stream_id": self.stream_id, "muted": muted}])
+        for member in self.room.members.values():
+            member.post(update)
+
+    def _relay(self, frame: Any) -> None:
+        """Broadcast client data messages to the other attendees, stamped with sender and ingest time."""
+        if self.room is None or self.ended:
+            return
+        payloads = [
+            {
+                "topic": m.topic,
+                "data": m.data,
+                "lifetime_ms": m.lifetime_ms,
+                "sender_attendee_id": self.attendee.attendee_id,
+                "sender_external_user_id": self.attendee.external_user_id,
+                "ingest_time_ns": time.time_ns(),  # 0 would mean "throttled" to the SDK
+            }
+            for m in frame.data_message.messages
+            if not m.topic.startswith(SERVER_TOPIC_PREFIX) and len(m.data) <= MAX_DATA_MESSAGE_BYTES
+        ]
+        if payloads:
+            message = frames.data_messages(payloads)
+            for other in self.room.joined:
+                if other is not self and other.indexed and not other.ended:
+                    other.post(message)
+
+    def leave_room(self, *, dropped: bool = False) -> None:
+        room = self.room
+        if room is None:
+            return
+        room.joined.discard(self)
+        if room.members.get(self.attendee.attendee_id) is not self:
+            if not room.members and not room.joined:
+                self.endpoint.drop_room(room)
+            return
+        del room.members[self.attendee.attendee_id]
+        entry: dict[str, Any] = {"audio_stream_id": self.stream_id}
+        if dropped:
+            entry["dropped"] = True
+        update = frames.stream_info([entry])
+        for member in room.members.values():
+            member.post(update)
+            if member.mix is not None:
+                member.mix.forget(self.attendee.attendee_id)
+        if not room.members and not room.joined:
+            self.endpoint.drop_room(room)
+
+    async def stop_media(self, *, dropped: bool) -> None:
+        self.leave_room(dropped=dropped)
+        pc, self.pc = self.pc, None
+        if pc is not None:
+            with contextlib.suppress(Exception):
+                await pc.close()
+
+    async def cleanup(self, *, dropped: bool) -> None:
+        if self._hangup is not None:
+            self._hangup.cancel()
+        await self.stop_media(dropped=dropped)
+        session = self.session
+        if session is not None:
+            await self.runtime.leave(session)
+            session.close(CloseCode.NORMAL, "")  # no-op if already closing; ends the writer task
+            await session.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+class SignalingSocket:
+    """The ``/control/{meeting_id}`` WebSocket endpoint; one instance per app, holding this node's rooms."""
+
+    def __init__(
+        self, runtime: LiveRuntime, *, leave_grace_s: float = 10.0, max_frame_bytes: int = 1 << 20
+    ) -> None:
+        self.runtime = runtime
+        self.leave_grace_s = leave_grace_s
+        self.max_frame_bytes = max_frame_bytes
+        self.rooms: dict[str, Room] = {}
+
+    def room(self, meeting_id: str) -> Room:
+        return self.rooms.setdefault(meeting_id, Room(meeting_id))
+
+    def drop_room(self, room: Room) -> None:
+        if self.rooms.get(room.meeting_id) is room and not room.members and not room.joined:
+            del self.rooms[room.meeting_id]
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        meeting_id = websocket.path_params["meeting_id"].lower()
+        token = _token(websocket)
+        attendee = await self.runtime.store.get_attendee_by_token(token) if token else None
+        if attendee is None or attendee.meeting_id != meeting_id:
+            await websocket.close(code=CloseCode.FORBIDDEN)  # before accept: an HTTP 403
+            return
+        await websocket.accept(subprotocol=SUBPROTOCOL)
+        connection = Connection(self, websocket, attendee)
+        left = False
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("bytes")
+                if data is None or len(data) > self.max_frame_bytes:
+                    await connection.close_socket(CloseCode.BAD_REQUEST, "expected a binary signaling frame")
+                    break
+                try:
+                    frame = frames.decode(data)
+                except frames.FrameError as exc:
+                    await connection.close_socket(CloseCode.BAD_REQUEST, str(exc))
+                    break
+                left = left or frame.type == pb.SdkSignalFrame.LEAVE
+                await connection.handle(frame)
+        except Exception:
+            log.exception("signaling for %s failed", attendee.attendee_id)
+            await connection.close_socket(4500, "internal error")
+        finally:
+            await connection.cleanup(dropped=not left)

@@ -1,0 +1,101 @@
+"""Encoding and decoding of Chime SDK signaling frames: ``0x05 || SdkSignalFrame`` per binary message."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from parley.proto import chime_signaling_pb2 as pb
+
+FRAME_TYPE_RTC = 0x05
+
+# Session close codes (live/session.py CloseCode) → the AUDIO_STATUS that tells the SDK why it ended.
+# A clean WebSocket close after the join is ignored by the SDK's MonitorTask (it would sit "connected"
+# with no signaling), so a joined client must be told through AUDIO_STATUS instead (reference §4.6, §6).
+AUDIO_STATUS_FOR_CLOSE = {
+    4410: 410,  # MeetingEnded
+    4411: 411,  # AudioAttendeeRemoved (DeleteAttendee)
+    4301: 301,  # AudioJoinedFromAnotherDevice
+    4403: 403,  # AudioAuthenticationRejected
+}
+
+
+class FrameError(ValueError):
+    """A message that is not a signaling frame."""
+
+
+def decode(message: bytes) -> Any:
+    """Parse one client message; the SDK strips byte 0 whatever it is, and so do we."""
+    if len(message) < 1:
+        raise FrameError("empty signaling message")
+    frame = pb.SdkSignalFrame()
+    try:
+        frame.ParseFromString(message[1:])
+    except Exception as exc:  # DecodeError, or a missing required field
+        raise FrameError(f"not a signaling frame: {exc}") from None
+    return frame
+
+
+def new_frame(frame_type: int, payload: str | None = None) -> Any:
+    """A frame of ``frame_type`` with its payload sub-message present (the SDK dereferences it unchecked)."""
+    frame = pb.SdkSignalFrame(timestamp_ms=int(time.time() * 1000), type=frame_type)  # type: ignore[arg-type]
+    if payload is not None:
+        getattr(frame, payload).SetInParent()
+    return frame
+
+
+def encode(frame: Any) -> bytes:
+    return bytes([FRAME_TYPE_RTC]) + frame.SerializeToString()
+
+
+def pong(ping_id: int) -> bytes:
+    frame = new_frame(pb.SdkSignalFrame.PING_PONG, "ping_pong")
+    frame.ping_pong.type = pb.PONG
+    frame.ping_pong.ping_id = ping_id
+    return encode(frame)
+
+
+def join_ack() -> bytes:
+    # No TURN credentials (host ICE) and no compressed SDP: the SDK then uses the plain sdp_offer/answer.
+    return encode(new_frame(pb.SdkSignalFrame.JOIN_ACK, "joinack"))
+
+
+def index(num_participants: int) -> bytes:
+    frame = new_frame(pb.SdkSignalFrame.INDEX, "index")
+    frame.index.num_participants = num_participants
+    return encode(frame)
+
+
+def subscribe_ack(sdp_answer: str) -> bytes:
+    frame = new_frame(pb.SdkSignalFrame.SUBSCRIBE_ACK, "suback")
+    frame.suback.duplex = pb.RX
+    frame.suback.sdp_answer = sdp_answer
+    return encode(frame)
+
+
+def leave_ack() -> bytes:
+    return encode(new_frame(pb.SdkSignalFrame.LEAVE_ACK, "leave_ack"))
+
+
+def audio_status(status: int) -> bytes:
+    frame = new_frame(pb.SdkSignalFrame.AUDIO_STATUS, "audio_status")
+    frame.audio_status.audio_status = status
+    return encode(frame)
+
+
+def stream_info(entries: list[dict[str, Any]]) -> bytes:
+    """AUDIO_STREAM_ID_INFO; an entry with only ``audio_stream_id`` (and ``dropped``) announces a leave.
+
+    Presence of ``muted`` is meaningful to the SDK (``hasOwnProperty``), so it is set only when given.
+    """
+    frame = new_frame(pb.SdkSignalFrame.AUDIO_STREAM_ID_INFO, "audio_stream_id_info")
+    for entry in entries:
+        frame.audio_stream_id_info.streams.add(**entry)
+    return encode(frame)
+
+
+def data_messages(payloads: list[dict[str, Any]]) -> bytes:
+    frame = new_frame(pb.SdkSignalFrame.DATA_MESSAGE, "data_message")
+    for payload in payloads:
+        frame.data_message.messages.add(**payload)
+    return encode(frame)

@@ -1,0 +1,40 @@
+"""Amazon Transcribe custom vocabularies and vocabulary filters, per account.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "vocabularies",
+        sa.Column("account_id", sa.String(12), primary_key=True),
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("language_code", sa.String(16), nullable=False),
+        sa.Column("entries", sa.JSON, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("file_uri", sa.String(2000)),
+        sa.Column("last_modified", sa.Float, nullable=False),
+    )
+    op.create_table(
+        "vocabulary_filters",
+        sa.Column("account_id", sa.String(12), primary_key=True),
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("language_code", sa.String(16), nullable=False),
+        sa.Column("entries", sa.JSON, nullable=False),
+        sa.Column("file_uri", sa.String(2000)),
+        sa.Column("last_modified", sa.Float, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("vocabulary_filters")
+    op.drop_table("vocabularies")

@@ -1,0 +1,1 @@
+"""Amazon Transcribe custom vocabularies and vocabulary filters: management and application to results."""

@@ -1,0 +1,79 @@
+"""A Chime SDK signaling client for tests: the SDK's wire protocol (0x05 || SdkSignalFrame) over websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+from parley.proto import chime_signaling_pb2 as pb
+
+SUBPROTOCOL = "_aws_wt_session"
+RECV_WAIT_S = 30.0  # a generous bound so a broken server fails the test instead of hanging it
+
+
+def signaling_url(meeting: dict[str, Any]) -> str:
+    # What the SDK does: SignalingUrl plus its query string, appended by plain concatenation.
+    url = meeting["MediaPlacement"]["SignalingUrl"]
+    return url + "?X-Chime-Control-Protocol-Version=3&X-Amzn-Chime-Send-Close-On-Error=1"
+
+
+def frame(kind: int, payload: str | None = None, **fields: Any) -> Any:
+    message = pb.SdkSignalFrame(timestamp_ms=int(time.time() * 1000), type=kind)  # type: ignore[arg-type]
+    if payload is not None:
+        sub = getattr(message, payload)
+        sub.SetInParent()
+        for name, value in fields.items():
+            setattr(sub, name, value)
+    return message
+
+
+@dataclass
+class SignalingClient:
+    url: str
+    join_token: str
+    ws: Any = None
+    received: list[Any] = field(default_factory=list)
+
+    async def connect(self) -> SignalingClient:
+        self.ws = await websockets.connect(self.url, subprotocols=[SUBPROTOCOL, self.join_token])  # type: ignore[list-item]
+        return self
+
+    async def send(self, message: Any) -> None:
+        await self.ws.send(b"\x05" + message.SerializeToString())
+
+    async def recv(self) -> Any:
+        async with asyncio.timeout(RECV_WAIT_S):
+            data = await self.ws.recv()
+        assert isinstance(data, bytes), "signaling frames are binary"
+        assert data[0] == 0x05
+        message = pb.SdkSignalFrame.FromString(data[1:])
+        self.received.append(message)
+        return message
+
+    async def recv_type(self, kind: int) -> Any:
+        """The next frame of ``kind``, skipping others (as the SDK's tasks do)."""
+        while True:
+            message = await self.recv()
+            if message.type == kind:
+                return message
+
+    async def ping(self, ping_id: int) -> Any:
+        await self.send(frame(pb.SdkSignalFrame.PING_PONG, "ping_pong", type=pb.PING, ping_id=ping_id))
+        return await self.recv_type(pb.SdkSignalFrame.PING_PONG)
+
+    async def join(self, audio_session_id: int = 3569085152) -> tuple[Any, Any]:
+        join = frame(
+            pb.SdkSignalFrame.JOIN, "join", protocol_version=2, flags=2, audio_session_id=audio_session_id
+        )
+        join.join.client_details.client_source = "amazon-chime-sdk-js"
+        await self.send(join)
+        first = await self.recv()
+        second = await self.recv()
+        return first, second
+
+    async def close(self) -> None:
+        await self.ws.close()

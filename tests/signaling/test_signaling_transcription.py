@@ -1,0 +1,73 @@
+"""Transcription over Chime SDK signaling: speech sent as Opus over WebRTC is transcribed by the bundled
+model and delivered as DATA_MESSAGE frames on ``aws:chime:transcription``, as the SDK's
+transcriptionController expects."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from parley.proto import chime_signaling_pb2 as pb
+from parley.transcripts.events import Transcript, TranscriptionStatus
+from parley.transcripts.wire import TRANSCRIPTION_TOPIC, from_sdk_transcript_frame
+from tests.signaling.client import SignalingClient, signaling_url
+from tests.signaling.media_client import MediaPeer, clip_48k
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.model
+
+WAIT_S = 120.0
+
+
+async def transcript_events(client: SignalingClient) -> list[Any]:
+    message = await client.recv_type(pb.SdkSignalFrame.DATA_MESSAGE)
+    events = []
+    for payload in message.data_message.messages:
+        assert payload.topic == TRANSCRIPTION_TOPIC
+        assert payload.ingest_time_ns > 0
+        events += from_sdk_transcript_frame(payload.data)
+    return events
+
+
+async def test_speech_over_webrtc_is_transcribed_to_every_attendee(model_server: ServerProcess) -> None:
+    chime = model_server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="signal-live", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="Sam Speaker")["Attendee"]
+    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="Lee Listener")["Attendee"]
+
+    hear = await SignalingClient(signaling_url(meeting), listener["JoinToken"]).connect()
+    await hear.join()
+    chime.start_meeting_transcription(
+        MeetingId=mid, TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}}
+    )
+    async with asyncio.timeout(WAIT_S):
+        [started] = await transcript_events(hear)
+    assert isinstance(started, TranscriptionStatus)
+    assert started.type == "started"
+
+    talk = await SignalingClient(signaling_url(meeting), speaker["JoinToken"]).connect()
+    await talk.join()
+    peer = MediaPeer(clip_48k("en_us_budget"))
+    await peer.subscribe(talk, speaker["AttendeeId"])
+
+    partials: list[Any] = []
+    finals: list[Any] = []
+    async with asyncio.timeout(WAIT_S):
+        while not any("budget" in r.alternatives[0].transcript.lower() for r in finals):
+            for event in await transcript_events(hear):
+                if isinstance(event, Transcript):
+                    for result in event.results:
+                        (partials if result.is_partial else finals).append(result)
+    assert partials
+    budget = next(r for r in finals if "budget" in r.alternatives[0].transcript.lower())
+    words = [i for i in budget.alternatives[0].items if i.content.lower() == "budget"]
+    assert words
+    assert words[0].attendee_id == speaker["AttendeeId"]
+    assert words[0].external_user_id == "Sam Speaker"
+
+    await peer.close()
+    await talk.close()
+    await hear.close()
