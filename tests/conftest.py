@@ -11,6 +11,28 @@ import pytest
 from tests.support.server import ServerProcess, write_credentials
 
 
+@pytest.fixture(scope="session")
+def bundled_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled Whisper model, assembled and verified once per test session."""
+    from parley.engine.bundled import resolve_model
+
+    return resolve_model(tmp_path_factory.mktemp("model-cache"), None)
+
+
+@pytest.fixture(scope="module")
+def model_server(tmp_path_factory: pytest.TempPathFactory, bundled_model: Path) -> Iterator[ServerProcess]:
+    """A real server with the real speech model loaded at start (one per test module)."""
+    root = tmp_path_factory.mktemp("model-server")
+    proc = ServerProcess(
+        data_dir=root / "data",
+        credentials=write_credentials(root / "credentials"),
+        extra_args=["--model", str(bundled_model)],
+        lazy_model=False,
+    ).start(timeout=120)
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("parley")

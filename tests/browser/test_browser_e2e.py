@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+from tests.support.server import IDENTITIES, ServerProcess
 
 pytestmark = pytest.mark.model
 
@@ -71,22 +71,6 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
     return path
-
-
-@pytest.fixture(scope="module")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    from parley.engine.bundled import resolve_model
-
-    root = tmp_path_factory.mktemp("browser")
-    model = resolve_model(tmp_path_factory.mktemp("model-cache"), None)
-    proc = ServerProcess(
-        data_dir=root / "data",
-        credentials=write_credentials(root / "credentials"),
-        extra_args=["--model", str(model)],
-        lazy_model=False,
-    ).start(timeout=120)
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -181,16 +165,16 @@ def wait_for_captions(page: Any) -> None:
 
 
 def test_live_captions_in_console_and_join_page(
-    web_server: ServerProcess, browser: Any, pages: list[Any]
+    model_server: ServerProcess, browser: Any, pages: list[Any]
 ) -> None:
     console = browser.new_page()
-    sign_in(console, web_server)
+    sign_in(console, model_server)
     console.wait_for_selector("#user-box:not([hidden])", timeout=UI_WAIT_MS)
     assert "alice" in console.inner_text("#who")
     meeting_id = create_meeting(console, "Budget review")
     assert re.fullmatch(r"[0-9a-f-]{36}", meeting_id)
     link = add_attendee(console, "Sam Speaker")
-    assert link.startswith(web_server.endpoint + "/join#meeting=")
+    assert link.startswith(model_server.endpoint + "/join#meeting=")
     assert "token=" in link.split("#", 1)[1], "the join token travels in the fragment only"
 
     join = browser.new_page()
@@ -231,7 +215,7 @@ def test_live_captions_in_console_and_join_page(
     # The stored transcript downloads through the console session (the page's cookie).
     for fmt, marker in (("vtt", "WEBVTT"), ("srt", "-->"), ("jsonl", '"transcript"')):
         href = console.get_attribute(f"#download-{fmt}", "href")
-        response = console.request.get(web_server.endpoint + href)
+        response = console.request.get(model_server.endpoint + href)
         assert response.status == 200, fmt
         body = response.text()
         assert marker in body
@@ -239,7 +223,7 @@ def test_live_captions_in_console_and_join_page(
     assert (
         "<v Sam Speaker>"
         in console.request.get(
-            web_server.endpoint + f"/console/api/meetings/{meeting_id}/transcript?format=vtt"
+            model_server.endpoint + f"/console/api/meetings/{meeting_id}/transcript?format=vtt"
         ).text()
     )
 
@@ -247,19 +231,19 @@ def test_live_captions_in_console_and_join_page(
     join.wait_for_selector("#problem[data-kind='left']", timeout=UI_WAIT_MS)
 
 
-def test_bad_credentials_are_refused(web_server: ServerProcess, browser: Any, pages: list[Any]) -> None:
+def test_bad_credentials_are_refused(model_server: ServerProcess, browser: Any, pages: list[Any]) -> None:
     page = browser.new_page()
-    sign_in(page, web_server, secret="not-the-secret")
+    sign_in(page, model_server, secret="not-the-secret")
     error = page.wait_for_selector("#login-error:not([hidden])", timeout=UI_WAIT_MS)
     assert "Sign-in failed" in error.inner_text()
     assert page.is_hidden("#app-view")
     assert not [c for c in browser.cookies() if c["name"] == "parley_console"]
 
 
-def test_invalid_join_token_says_so(web_server: ServerProcess, browser: Any, pages: list[Any]) -> None:
+def test_invalid_join_token_says_so(model_server: ServerProcess, browser: Any, pages: list[Any]) -> None:
     page = browser.new_page()
     page.goto(
-        web_server.endpoint
+        model_server.endpoint
         + "/join#meeting=00000000-0000-4000-8000-000000000000&token=bm90LWEtcmVhbC10b2tlbg&name=Mallory"
     )
     page.click("#join-listen")
@@ -268,10 +252,10 @@ def test_invalid_join_token_says_so(web_server: ServerProcess, browser: Any, pag
 
 
 def test_join_page_learns_the_meeting_ended(
-    web_server: ServerProcess, browser: Any, pages: list[Any]
+    model_server: ServerProcess, browser: Any, pages: list[Any]
 ) -> None:
     console = browser.new_page()
-    sign_in(console, web_server)
+    sign_in(console, model_server)
     create_meeting(console, "Short one")
     link = add_attendee(console, "Lee Listener", listen_only=True)
     assert "listen=1" in link

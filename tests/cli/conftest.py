@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import bundled_model  # noqa: F401 - the session-scoped model fixture, shared
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+from tests.support.server import IDENTITIES, ServerProcess
 
 
 @dataclass
@@ -61,22 +59,6 @@ def make_cli(root: Path, endpoint: str) -> Cli:
 @pytest.fixture(scope="module")
 def cli(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     return make_cli(tmp_path_factory.mktemp("cli"), server.endpoint)
-
-
-@pytest.fixture(scope="module")
-def model_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    bundled_model: Path,  # noqa: F811
-) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("cli-live")
-    proc = ServerProcess(
-        data_dir=root / "data",
-        credentials=write_credentials(root / "credentials"),
-        extra_args=["--model", str(bundled_model)],
-        lazy_model=False,
-    ).start()
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture(scope="module")

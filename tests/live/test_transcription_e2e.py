@@ -45,8 +45,8 @@ def text_of(results: list[dict[str, Any]]) -> str:
     return " ".join(r["alternatives"][0]["transcript"] for r in results)
 
 
-async def test_live_transcription_end_to_end(live_server: ServerProcess) -> None:
-    chime = live_server.client()
+async def test_live_transcription_end_to_end(model_server: ServerProcess) -> None:
+    chime = model_server.client()
     meeting = chime.create_meeting(ExternalMeetingId="live-e2e", MediaRegion="us-east-1")["Meeting"]
     mid = meeting["MeetingId"]
     speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="Sam Speaker")["Attendee"]
@@ -54,13 +54,13 @@ async def test_live_transcription_end_to_end(live_server: ServerProcess) -> None
     chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=EN_STABLE)
 
     talk = await AttendeeClient(
-        live_server.endpoint,
+        model_server.endpoint,
         mid,
         speaker["JoinToken"],
         events="protobuf",
         audio={"format": "pcm16", "sampleRate": 16000},
     ).connect()
-    hear = await AttendeeClient(live_server.endpoint, mid, listener["JoinToken"]).connect()
+    hear = await AttendeeClient(model_server.endpoint, mid, listener["JoinToken"]).connect()
     assert talk.ready is not None
     assert talk.ready["attendeeId"] == speaker["AttendeeId"]
     # Late joiners get the current status, with the region and the configuration as a JSON string.
@@ -131,18 +131,18 @@ async def test_live_transcription_end_to_end(live_server: ServerProcess) -> None
 
     # Export: every final, in all three formats.
     all_finals = [r for r in finals(hear)]
-    jsonl = signed_get(live_server, f"/meetings/{mid}/transcript?format=jsonl")
+    jsonl = signed_get(model_server, f"/meetings/{mid}/transcript?format=jsonl")
     assert jsonl.status_code == 200
     assert jsonl.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in jsonl.text.splitlines() if line]
     exported = [r for line in lines for r in line["transcript"]["results"]]
     assert [r["resultId"] for r in exported] == [r["resultId"] for r in all_finals]
-    vtt = signed_get(live_server, f"/meetings/{mid}/transcript?format=vtt")
+    vtt = signed_get(model_server, f"/meetings/{mid}/transcript?format=vtt")
     assert vtt.status_code == 200
     assert vtt.text.startswith("WEBVTT")
     assert "<v Sam Speaker>" in vtt.text
     assert "-->" in vtt.text
-    srt = signed_get(live_server, f"/meetings/{mid}/transcript?format=srt")
+    srt = signed_get(model_server, f"/meetings/{mid}/transcript?format=srt")
     assert srt.status_code == 200
     assert srt.text.startswith("1\n")
     assert "budget" in srt.text.lower()
@@ -151,6 +151,6 @@ async def test_live_transcription_end_to_end(live_server: ServerProcess) -> None
 
     # The transcript goes with its meeting.
     chime.delete_meeting(MeetingId=mid)
-    gone = signed_get(live_server, f"/meetings/{mid}/transcript?format=jsonl")
+    gone = signed_get(model_server, f"/meetings/{mid}/transcript?format=jsonl")
     assert gone.status_code == 404
     assert gone.headers["x-amzn-ErrorType"].startswith("NotFoundException")

@@ -42,10 +42,8 @@ def vad_model():
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from parley.engine.bundled import resolve_model
-
-    return resolve_model(tmp_path_factory.mktemp("parley-data"), None)
+def model_dir(bundled_model: Path) -> Path:
+    return bundled_model
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,9 @@ def parse_vtt(text: str) -> list[Parsed]:
             assert ">" not in line
             assert "-->" not in line
             assert not re.search(r"&(?!amp;|lt;|gt;)", line)
-        cues.append(Parsed(_ms(m.groups()[:4]), _ms(m.groups()[4:]), speaker, [html.unescape(x) for x in body]))
+        cues.append(
+            Parsed(_ms(m.groups()[:4]), _ms(m.groups()[4:]), speaker, [html.unescape(x) for x in body])
+        )
     return cues
 
 
@@ -98,14 +100,31 @@ def _result(result_id: str, items: list[TranscriptItem], *, partial: bool = Fals
     for item in items:
         text += item.content if item.type == "punctuation" and text else (" " if text else "") + item.content
     return TranscriptResult(
-        result_id, "ch_0", partial, items[0].start_time_ms, items[-1].end_time_ms,
+        result_id,
+        "ch_0",
+        partial,
+        items[0].start_time_ms,
+        items[-1].end_time_ms,
         (TranscriptAlternative(tuple(items), text),),
     )
 
 
 def _monologue() -> TranscriptResult:
     """~20 s of speech: a sentence end, a long pause, a speaker change and markup-like words."""
-    words = ["so", "today", "we", "walk", "through", "the", "quarterly", "numbers", "and", "what", "they", "mean"]
+    words = [
+        "so",
+        "today",
+        "we",
+        "walk",
+        "through",
+        "the",
+        "quarterly",
+        "numbers",
+        "and",
+        "what",
+        "they",
+        "mean",
+    ]
     items: list[TranscriptItem] = []
     t = 10_000
     for w in words:

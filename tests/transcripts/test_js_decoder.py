@@ -51,7 +51,9 @@ def _sdk_installed() -> bool:
 def js_decode() -> Decoder:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node (>= 20) is required: it runs the real JS SDK decoder that proves wire compatibility")
+        pytest.fail(
+            "node (>= 20) is required: it runs the real JS SDK decoder that proves wire compatibility"
+        )
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     if int(version.lstrip("v").split(".")[0]) < 20:
         pytest.fail(f"node >= 20 is required, found {version}")
@@ -68,7 +70,12 @@ def js_decode() -> Decoder:
     def decode(frames: list[tuple[str, bytes]]) -> list[dict]:
         stdin = "".join(f"{mode} {base64.b64encode(data).decode()}\n" for mode, data in frames)
         proc = subprocess.run(
-            [node, "decode_transcript.mjs"], cwd=JS_DIR, input=stdin, capture_output=True, text=True, timeout=60
+            [node, "decode_transcript.mjs"],
+            cwd=JS_DIR,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
         out = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -85,7 +92,9 @@ def _random_events(seed: int = 7, count: int = 40) -> list[TranscriptEvent]:
     events: list[TranscriptEvent] = []
     for n in range(count):
         start = T0 + n * 4000 + rng.randrange(500)
-        words = [rng.choice(["alpha", "beta", "gamma", "δέλτα", "日本", "a&b", "<x>", '"q"']) for _ in range(6)]
+        words = [
+            rng.choice(["alpha", "beta", "gamma", "δέλτα", "日本", "a&b", "<x>", '"q"']) for _ in range(6)
+        ]
         items = []
         t = start
         for w in words:
@@ -190,8 +199,9 @@ def test_golden_status_vectors_agree(js_decode: Decoder) -> None:
 
 def test_absent_int64_becomes_a_long_which_is_why_we_always_write_times(js_decode: Decoder) -> None:
     raw = base64.b64decode(vectors.TRANSCRIPT_ENTITY)
-    [js_sdk, js_ours] = js_decode([("transcript", raw), ("transcript", to_sdk_transcript_frame(
-        from_sdk_transcript_frame(raw)))])
+    [js_sdk, js_ours] = js_decode(
+        [("transcript", raw), ("transcript", to_sdk_transcript_frame(from_sdk_transcript_frame(raw)))]
+    )
     long_zero = {"low": 0, "high": 0, "unsigned": False}
     sdk_entity = js_sdk["events"][0]["transcript"]["results"][0]["alternatives"][0]["entities"][1]
     ours_entity = js_ours["events"][0]["transcript"]["results"][0]["alternatives"][0]["entities"][1]

@@ -50,7 +50,13 @@ def test_status_shape() -> None:
 def test_result_shape_and_quirks() -> None:
     result = event_to_sdk_dict(Transcript((final_result(),)))["transcript"]["results"][0]
     assert set(result) == {
-        "resultId", "channelId", "isPartial", "startTimeMs", "endTimeMs", "alternatives", "languageCode",
+        "resultId",
+        "channelId",
+        "isPartial",
+        "startTimeMs",
+        "endTimeMs",
+        "alternatives",
+        "languageCode",
     }
     assert result["languageCode"] == "en-US"
     assert result["isPartial"] is False

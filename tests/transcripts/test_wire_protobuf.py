@@ -29,8 +29,11 @@ from parley.transcripts.wire import (
 from . import vectors
 from .samples import rich_events
 
-STATUS_KW = {"event_time_ms": 1234567890, "transcription_region": "test-region",
-             "transcription_configuration": "test-configuration"}
+STATUS_KW = {
+    "event_time_ms": 1234567890,
+    "transcription_region": "test-region",
+    "transcription_configuration": "test-configuration",
+}
 SPEAKER = ("speaker-attendee-id", "speaker-external-user-id")
 
 
@@ -74,8 +77,9 @@ def test_status_with_unknown_type_is_skipped_like_the_js_converter() -> None:
 # -- transcript vectors: decoded content ----------------------------------------------------------------
 
 
-def _item(content: str, start: int, end: int, kind: str = "pronunciation", who: tuple[str, str] = SPEAKER,
-          **kw: Any) -> TranscriptItem:
+def _item(
+    content: str, start: int, end: int, kind: str = "pronunciation", who: tuple[str, str] = SPEAKER, **kw: Any
+) -> TranscriptItem:
     return TranscriptItem(kind, start, end, who[0], who[1], content, **kw)  # type: ignore[arg-type]
 
 
@@ -117,10 +121,16 @@ def _entity_vector_items(raw: bytes) -> tuple[TranscriptAlternative, TranscriptR
     alt = result.alternatives[0]
     first, second, third = alt.items
     assert (first.content, first.vocabulary_filter_match, first.confidence, first.stable) == (
-        "Test", True, 1.0, True,
+        "Test",
+        True,
+        1.0,
+        True,
     )
     assert (second.type, second.vocabulary_filter_match, second.confidence, second.stable) == (
-        "punctuation", None, None, False,
+        "punctuation",
+        None,
+        None,
+        False,
     )
     assert third.attendee_id == "speaker-attendee-id1"
     assert third.external_user_id == "speaker-external-user-id1"
@@ -166,8 +176,14 @@ def _with_always_written_fields(raw: bytes) -> bytes:
             for alt in result.alternatives:
                 alt.transcript = alt.transcript
                 for item in alt.items:
-                    for name in ("content", "end_time", "speaker_attendee_id", "speaker_external_user_id",
-                                 "start_time", "type"):
+                    for name in (
+                        "content",
+                        "end_time",
+                        "speaker_attendee_id",
+                        "speaker_external_user_id",
+                        "start_time",
+                        "type",
+                    ):
                         setattr(item, name, getattr(item, name))
                 for entity in alt.entities:
                     for name in ("category", "confidence", "content", "end_time", "start_time"):

@@ -5,35 +5,14 @@ so please bring the updated sales figures.")."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.live.client import AttendeeClient, clip_pcm16
-from tests.support.server import ServerProcess, write_credentials
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
-
-
-@pytest.fixture(scope="module")
-def model_server(tmp_path_factory: pytest.TempPathFactory, bundled_model: Any) -> Iterator[ServerProcess]:
-    root = tmp_path_factory.mktemp("vocabulary-live")
-    proc = ServerProcess(
-        data_dir=root / "data",
-        credentials=write_credentials(root / "credentials"),
-        extra_args=["--model", str(bundled_model)],
-        lazy_model=False,
-    ).start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def bundled_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from parley.engine.bundled import resolve_model
-
-    return resolve_model(tmp_path_factory.mktemp("model-cache"), None)
 
 
 async def final_items(server: ServerProcess, settings: dict[str, Any]) -> list[dict[str, Any]]:

@@ -32,6 +32,27 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
+async def read_body(receive: Receive, headers: list[tuple[str, str]], max_bytes: int) -> bytes:
+    """The request body, refusing (as a modeled 400) anything over ``max_bytes`` before reading all of it."""
+    declared = next((v for k, v in headers if k == "content-length"), None)
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise bad_request(f"Request body exceeds {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise bad_request(f"Request body exceeds {max_bytes} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
 @dataclass
 class RestJsonEndpoint:
     service: ServiceModel
@@ -73,25 +94,6 @@ class RestJsonEndpoint:
         )
         await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
 
-    async def _read_body(self, receive: Receive, headers: list[tuple[str, str]]) -> bytes:
-        declared = next((v for k, v in headers if k == "content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise bad_request(f"Request body exceeds {self.max_body_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise bad_request(f"Request body exceeds {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        return b"".join(chunks)
-
     def _base_url(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
         if self.public_url:
             return self.public_url
@@ -104,7 +106,7 @@ class RestJsonEndpoint:
     async def _handle(
         self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
     ) -> tuple[int, dict[str, str], bytes]:
-        body = await self._read_body(receive, headers)
+        body = await read_body(receive, headers, self.max_body_bytes)
         method: str = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_query = scope.get("query_string", b"").decode("latin-1")

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-from parley.api.endpoint import Receive, Scope, Send
+from parley.api.endpoint import Receive, Scope, Send, read_body
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller
@@ -76,26 +76,10 @@ class AwsJsonEndpoint:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise bad_request(f"Request body exceeds {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        return b"".join(chunks)
-
     async def _handle(
         self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
     ) -> tuple[int, dict[str, str], bytes]:
-        body = await self._read_body(receive)
+        body = await read_body(receive, headers, self.max_body_bytes)
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_query = scope.get("query_string", b"").decode("latin-1")
         verified = self.verifier.verify(scope["method"], raw_path, raw_query, headers, body)
