@@ -1,12 +1,24 @@
-"""The media helpers on their own: ICE host-address restriction, downmixing, and the downlink mix."""
+"""The media helpers on their own: ICE host-address restriction, downmixing, the downlink mix, levels."""
 
 from __future__ import annotations
+
+import math
 
 import aioice.ice
 import numpy as np
 from av import AudioFrame
 
-from parley.signaling.media import MIX_RATE, MIX_SAMPLES, HostAddresses, MixTrack, UplinkPcm, downmix_s16
+from parley.signaling.media import (
+    MIX_RATE,
+    MIX_SAMPLES,
+    SILENT_VOLUME,
+    HostAddresses,
+    LevelMeter,
+    MixTrack,
+    UplinkPcm,
+    downmix_s16,
+    volume_from_dbov,
+)
 
 
 def test_media_address_restricts_and_restores_ice_host_addresses() -> None:
@@ -44,3 +56,20 @@ def test_mix_sums_senders_with_saturation_and_forgets_leavers() -> None:
     mix.forget("c")
     assert set(mix._mix().tolist()) == {32767}
     assert set(mix._mix().tolist()) == {0}  # both buffers were consumed: silence
+
+
+def test_level_meter_reads_dbov_since_the_last_reading() -> None:
+    meter = LevelMeter()
+    assert meter.take() is None  # nothing arrived: no level
+    meter.add(np.full(MIX_SAMPLES, 16_384, dtype=np.int16))  # half of full scale
+    assert math.isclose(meter.take() or 0.0, 20 * math.log10(0.5))
+    meter.add(np.zeros(MIX_SAMPLES, dtype=np.int16))
+    assert meter.take() == -math.inf  # the previous reading was reset
+
+
+def test_volume_is_the_clamped_attenuation() -> None:
+    assert volume_from_dbov(-6.02) == 6
+    assert volume_from_dbov(0.5) == 0
+    assert volume_from_dbov(-200.0) == SILENT_VOLUME == 127
+    assert volume_from_dbov(-math.inf) == 127
+    assert volume_from_dbov(None) == 127

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,8 @@ from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
-from parley.signaling.media import MixTrack, UplinkPcm, consume_uplink
+from parley.signaling.data import MeetingData
+from parley.signaling.media import LevelMeter, MixTrack, UplinkPcm, consume_uplink, volume_from_dbov
 from parley.store import Attendee
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "_aws_wt_session"
 SERVER_TOPIC_PREFIX = "aws:"  # reserved for the server (transcription); client messages there are dropped
 MAX_DATA_MESSAGE_BYTES = 2048
+SIGNAL_STRENGTH = 2  # the SDK's best (normalized /2): parley has no link-quality estimate
+REPLAY_CHUNK = 64  # buffered data messages per replayed DATA_MESSAGE frame
 
 
 def _token(websocket: WebSocket) -> str | None:
@@ -48,12 +50,17 @@ def _token(websocket: WebSocket) -> str | None:
 
 @dataclass(eq=False)
 class Room:
-    """The signaling connections of one meeting on this node: presence, stream ids and the mix."""
+    """The signaling connections of one meeting on this node: presence, stream ids, the mix, volume
+    indicators and data messages (throttle and lifetime buffer; the room outlives its connections while
+    buffered messages are alive, so a reconnecting sole attendee still gets them)."""
 
     meeting_id: str
     members: dict[str, Connection] = field(default_factory=dict)  # attendee id → its announced connection
     joined: set[Connection] = field(default_factory=set)  # every connection past JOIN (data messages)
+    data: MeetingData = field(default_factory=MeetingData)
     _next_stream_id: int = 0
+    _metadata_task: asyncio.Task[None] | None = None
+    _expiry: asyncio.TimerHandle | None = None
 
     def stream_id(self) -> int:
         # A fresh, increasing id per (re)join: the SDK prefers the highest id per attendee.
@@ -62,6 +69,40 @@ class Room:
 
     def others(self, connection: Connection) -> list[Connection]:
         return [c for c in self.members.values() if c is not connection]
+
+    def start_metadata(self, interval_s: float) -> None:
+        if self._metadata_task is None or self._metadata_task.done():
+            self._metadata_task = asyncio.get_running_loop().create_task(self._send_metadata(interval_s))
+
+    def stop_metadata(self) -> None:
+        if self._metadata_task is not None:
+            self._metadata_task.cancel()
+            self._metadata_task = None
+
+    async def _send_metadata(self, interval_s: float) -> None:
+        """AUDIO_METADATA volume indicators every ``interval_s`` while anyone is present.
+
+        Every announced stream gets an explicit volume (127 when silent, muted or sending nothing), since
+        the SDK reads an omitted attendee as silent only in frames that carry some volume. Frames go to the
+        announced connections only: they are the ones that know the stream ids (the SDK warns on others).
+        """
+        while self.members:
+            await asyncio.sleep(interval_s)
+            present = [c for c in self.members.values() if c.announced and not c.ended]
+            if not present:
+                continue
+            message = frames.audio_metadata(
+                [
+                    {
+                        "audio_stream_id": c.stream_id,
+                        "volume": volume_from_dbov(c.level.take()),
+                        "signal_strength": SIGNAL_STRENGTH,
+                    }
+                    for c in present
+                ]
+            )
+            for connection in present:
+                connection.post(message)
 
 
 class SignalPeer:
@@ -104,6 +145,7 @@ class Connection:
         self.mix: MixTrack | None = None
         self.announced = False
         self._uplink = UplinkPcm()
+        self.level = LevelMeter()  # uplink level between two volume indicators
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._hangup: asyncio.TimerHandle | None = None
@@ -190,6 +232,11 @@ class Connection:
         await self.send(frames.join_ack())
         await self.send(frames.index(len(room.members) + 1))
         self.indexed = True
+        # Late joiners and reconnects get the kept data messages right after INDEX. Taken in the same step
+        # as ``indexed``: earlier messages are in the buffer and were not relayed here, later ones will be.
+        kept = room.data.buffered()
+        for start in range(0, len(kept), REPLAY_CHUNK):
+            await self.send(frames.data_messages(kept[start : start + REPLAY_CHUNK]))
 
     async def _subscribe(self, frame: Any) -> None:
         if self.session is None or self.room is None:
@@ -235,6 +282,7 @@ class Connection:
         mono, pcm = self._uplink.convert(frame)
         self.runtime.audio(self.session, pcm)
         if self.room is not None and self.session.can_send_audio and not self.muted:
+            self.level.add(mono)
             for other in self.room.others(self):
                 if other.mix is not None:
                     other.mix.push(self.attendee.attendee_id, mono, frame.sample_rate)
@@ -265,6 +313,7 @@ class Connection:
         for other in present:
             if other is not self:
                 other.post(frames.stream_info([self._entry()]))
+        room.start_metadata(self.endpoint.metadata_interval_s)
 
     def _mute(self, muted: bool) -> None:
         self.muted = muted
@@ -275,24 +324,39 @@ class Connection:
             member.post(update)
 
     def _relay(self, frame: Any) -> None:
-        """Broadcast client data messages to the other attendees, stamped with sender and ingest time."""
-        if self.room is None or self.ended:
+        """Broadcast client data messages to the other attendees, stamped with sender and ingest time.
+
+        Over the meeting's soft limit a message goes back to the sender alone with ``ingest_time_ns = 0``
+        (the SDK's ``throttled``), and is neither relayed nor kept. Relayed messages with a lifetime are
+        kept for late joiners.
+        """
+        room = self.room
+        if room is None or self.ended:
             return
-        payloads = [
-            {
+        relayed: list[dict[str, Any]] = []
+        throttled: list[dict[str, Any]] = []
+        for m in frame.data_message.messages:
+            if m.topic.startswith(SERVER_TOPIC_PREFIX) or len(m.data) > MAX_DATA_MESSAGE_BYTES:
+                continue
+            payload = {
                 "topic": m.topic,
                 "data": m.data,
                 "lifetime_ms": m.lifetime_ms,
                 "sender_attendee_id": self.attendee.attendee_id,
                 "sender_external_user_id": self.attendee.external_user_id,
-                "ingest_time_ns": time.time_ns(),  # 0 would mean "throttled" to the SDK
             }
-            for m in frame.data_message.messages
-            if not m.topic.startswith(SERVER_TOPIC_PREFIX) and len(m.data) <= MAX_DATA_MESSAGE_BYTES
-        ]
-        if payloads:
-            message = frames.data_messages(payloads)
-            for other in self.room.joined:
+            if room.data.soft.take():
+                payload["ingest_time_ns"] = room.data.ingest_time_ns()  # 0 would mean "throttled"
+                room.data.keep(payload)
+                relayed.append(payload)
+            else:
+                payload["ingest_time_ns"] = 0
+                throttled.append(payload)
+        if throttled:
+            self.post(frames.data_messages(throttled))
+        if relayed:
+            message = frames.data_messages(relayed)
+            for other in room.joined:
                 if other is not self and other.indexed and not other.ended:
                     other.post(message)
 
@@ -341,10 +405,16 @@ class SignalingSocket:
     """The ``/control/{meeting_id}`` WebSocket endpoint; one instance per app, holding this node's rooms."""
 
     def __init__(
-        self, runtime: LiveRuntime, *, leave_grace_s: float = 10.0, max_frame_bytes: int = 1 << 20
+        self,
+        runtime: LiveRuntime,
+        *,
+        leave_grace_s: float = 10.0,
+        max_frame_bytes: int = 1 << 20,
+        metadata_interval_s: float = 0.2,
     ) -> None:
         self.runtime = runtime
         self.leave_grace_s = leave_grace_s
+        self.metadata_interval_s = metadata_interval_s
         self.max_frame_bytes = max_frame_bytes
         self.rooms: dict[str, Room] = {}
 
@@ -352,8 +422,18 @@ class SignalingSocket:
         return self.rooms.setdefault(meeting_id, Room(meeting_id))
 
     def drop_room(self, room: Room) -> None:
-        if self.rooms.get(room.meeting_id) is room and not room.members and not room.joined:
-            del self.rooms[room.meeting_id]
+        """Forget an empty room, once its last kept data message has expired."""
+        if self.rooms.get(room.meeting_id) is not room or room.members or room.joined:
+            return
+        room.stop_metadata()
+        if room._expiry is not None:
+            room._expiry.cancel()
+            room._expiry = None
+        remaining = room.data.expires_in()
+        if remaining is not None:
+            room._expiry = asyncio.get_running_loop().call_later(remaining + 0.01, self.drop_room, room)
+            return
+        del self.rooms[room.meeting_id]
 
     async def __call__(self, websocket: WebSocket) -> None:
         meeting_id = websocket.path_params["meeting_id"].lower()

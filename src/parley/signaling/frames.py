@@ -99,3 +99,11 @@ def data_messages(payloads: list[dict[str, Any]]) -> bytes:
     for payload in payloads:
         frame.data_message.messages.add(**payload)
     return encode(frame)
+
+
+def audio_metadata(states: list[dict[str, Any]]) -> bytes:
+    """AUDIO_METADATA: ``attendee_states=[{audio_stream_id, volume, signal_strength}]`` (volume indicators)."""
+    frame = new_frame(pb.SdkSignalFrame.AUDIO_METADATA, "audio_metadata")
+    for state in states:
+        frame.audio_metadata.attendee_states.add(**state)
+    return encode(frame)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import fractions
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -55,6 +56,38 @@ class UplinkPcm:
         if self._resampler is None or self._resampler.rate != frame.sample_rate:
             self._resampler = PcmResampler(frame.sample_rate)
         return mono, self._resampler.feed(mono.tobytes())
+
+
+SILENT_VOLUME = 127  # AUDIO_METADATA volume: attenuation in dB, 127 is the quietest (reference §4.3)
+
+
+def volume_from_dbov(dbov: float | None) -> int:
+    """The SDK's ``volume`` (positive attenuation, ``dB = -volume``); None (no audio) is the quietest."""
+    if dbov is None or not math.isfinite(dbov):
+        return SILENT_VOLUME
+    return max(0, min(SILENT_VOLUME, round(-dbov)))
+
+
+class LevelMeter:
+    """RMS of an attendee's decoded uplink since the last reading, in dBov (full scale 32768)."""
+
+    def __init__(self) -> None:
+        self._energy = 0.0
+        self._samples = 0
+
+    def add(self, samples: np.ndarray) -> None:
+        values = samples.astype(np.float64)
+        self._energy += float(np.dot(values, values))
+        self._samples += len(values)
+
+    def take(self) -> float | None:
+        """dBov of what was added since the previous call (-inf for digital silence); None if nothing."""
+        energy, count = self._energy, self._samples
+        self._energy, self._samples = 0.0, 0
+        if count == 0:
+            return None
+        rms = math.sqrt(energy / count)
+        return 20 * math.log10(rms / 32768) if rms > 0 else -math.inf
 
 
 class MixTrack(MediaStreamTrack):
