@@ -32,6 +32,12 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
+def raw_target(scope: Scope) -> tuple[str, str]:
+    """The path and query exactly as they arrived on the wire (SigV4 signs those bytes, not decoded ones)."""
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    return raw_path, scope.get("query_string", b"").decode("latin-1")
+
+
 async def read_body(receive: Receive, headers: list[tuple[str, str]], max_bytes: int) -> bytes:
     """The request body, refusing (as a modeled 400) anything over ``max_bytes`` before reading all of it."""
     declared = next((v for k, v in headers if k == "content-length"), None)
@@ -108,8 +114,7 @@ class RestJsonEndpoint:
     ) -> tuple[int, dict[str, str], bytes]:
         body = await read_body(receive, headers, self.max_body_bytes)
         method: str = scope["method"]
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path, raw_query = raw_target(scope)
         verified = self.verifier.verify(method, raw_path, raw_query, headers, body)
         caller = Caller(account_id=verified.identity.account_id, region=verified.region)
         query = parse_query(raw_query)

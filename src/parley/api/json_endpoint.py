@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-from parley.api.endpoint import Receive, Scope, Send, read_body
+from parley.api.endpoint import Receive, Scope, Send, raw_target, read_body
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller
@@ -80,8 +80,7 @@ class AwsJsonEndpoint:
         self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
     ) -> tuple[int, dict[str, str], bytes]:
         body = await read_body(receive, headers, self.max_body_bytes)
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path, raw_query = raw_target(scope)
         verified = self.verifier.verify(scope["method"], raw_path, raw_query, headers, body)
         caller = Caller(account_id=verified.identity.account_id, region=verified.region)
         target = next((v for k, v in headers if k == "x-amz-target"), "")

@@ -13,6 +13,7 @@ from botocore.model import ServiceModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from parley.api.endpoint import raw_target
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
 from parley.meetings.service import MeetingService
@@ -38,8 +39,7 @@ class TranscriptExport:
 
     async def _handle(self, request: Request, request_id: str) -> Response:
         scope = request.scope
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path, raw_query = raw_target(scope)
         body = await request.body()
         verified = self.verifier.verify(request.method, raw_path, raw_query, request.headers.items(), body)
         meeting_id = request.path_params["meeting_id"]

@@ -19,6 +19,7 @@ from parley.audio.decode import Decoder
 from parley.bus.base import EventBus
 from parley.live.convert import status_event, transcript_result
 from parley.live.hub import MeetingHub, Transcriber
+from parley.live.locks import KeyedLocks
 from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
 from parley.live.speech import Speech, SpeechService
 from parley.meetings.service import MeetingService
@@ -60,8 +61,8 @@ class LiveRuntime:
         self.settings = settings or LiveSettings()
         self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
         self.hubs: dict[str, MeetingHub] = {}
-        self._hub_locks: dict[str, asyncio.Lock] = {}
-        self._coordination_locks: dict[str, asyncio.Lock] = {}
+        self._hub_locks = KeyedLocks()
+        self._coordination_locks = KeyedLocks()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._interrupted = False
@@ -135,8 +136,7 @@ class LiveRuntime:
         self.spawn(self._coordinate(meeting, state))
 
     async def _coordinate(self, meeting: Meeting, state: TranscriptionState) -> None:
-        lock = self._coordination_locks.setdefault(meeting.meeting_id, asyncio.Lock())
-        async with lock:
+        async with self._coordination_locks.hold(meeting.meeting_id):
             channel = self.channel(meeting.meeting_id)
             fresh_after = time.time() - self.settings.presence_ttl_s
             nodes = await self.store.connection_nodes(meeting.meeting_id, fresh_after)
@@ -162,8 +162,7 @@ class LiveRuntime:
     # -- connections -------------------------------------------------------------------------------
 
     async def _hub(self, meeting: Meeting) -> MeetingHub:
-        lock = self._hub_locks.setdefault(meeting.meeting_id, asyncio.Lock())
-        async with lock:
+        async with self._hub_locks.hold(meeting.meeting_id):
             hub = self.hubs.get(meeting.meeting_id)
             if hub is None:
                 hub = MeetingHub(self, meeting)
@@ -204,8 +203,7 @@ class LiveRuntime:
         if hub is not None:
             await hub.remove(session)
             if not hub.sessions:
-                lock = self._hub_locks.setdefault(meeting_id, asyncio.Lock())
-                async with lock:
+                async with self._hub_locks.hold(meeting_id):
                     if not hub.sessions and self.hubs.get(meeting_id) is hub:
                         del self.hubs[meeting_id]
                         await hub.close()

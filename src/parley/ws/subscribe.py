@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from parley.api.endpoint import raw_target
 from parley.auth import AuthError, SigV4Verifier
 from parley.live.convert import status_event
 from parley.live.runtime import LiveRuntime
@@ -32,8 +33,7 @@ class EventSubscriptionSocket:
 
     async def __call__(self, websocket: WebSocket) -> None:
         scope = websocket.scope
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path, raw_query = raw_target(scope)
         try:
             verified = self.verifier.verify("GET", raw_path, raw_query, websocket.headers.items(), b"")
         except AuthError as exc:
