@@ -137,19 +137,40 @@ class StreamLog:
     events: list[tuple[float, object]] = field(default_factory=list)  # (wall since stream start, result)
 
 
-async def feed(stream: AttendeeStream, audio: np.ndarray, log: StreamLog, delay: float) -> None:
+async def feed(
+    stream: AttendeeStream,
+    audio: np.ndarray,
+    log: StreamLog,
+    delay: float,
+    scheduler: Scheduler | None = None,
+) -> None:
+    """Feed ``audio`` at real-time pace, or in lockstep with the decoder when ``scheduler`` is given.
+
+    Lockstep: after every frame, wait until the scheduler is idle, and stamp results with the stream
+    position instead of the wall clock. Decoding then looks instantaneous, so WER and the policy's own
+    (algorithmic) latency come out the same whatever else runs on the machine.
+    """
     await asyncio.sleep(delay)
+
+    def now() -> float:
+        return stream.position_s if scheduler is not None else time.monotonic() - t0
 
     async def consume() -> None:
         async for result in stream.results():
-            log.events.append((time.monotonic() - t0, result))
+            log.events.append((now(), result))
 
     t0 = time.monotonic()
     consumer = asyncio.create_task(consume())
     for i in range(0, audio.shape[0], FRAME):
-        due = t0 + (i + FRAME) / 16000
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        if scheduler is None:
+            due = t0 + (i + FRAME) / 16000
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
         stream.feed(float32_to_pcm16(audio[i : i + FRAME]))
+        if scheduler is not None:
+            await asyncio.sleep(0)  # let the stream's done-callbacks run before looking at the queue
+            while scheduler.pressure() > 0:  # noqa: ASYNC110 - the queue lives on worker threads
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0)
     await stream.close()
     await consumer
 
@@ -213,6 +234,7 @@ async def run_streams(
     policy: StreamPolicy,
     streams: int,
     clips_per_stream: int,
+    lockstep: bool = False,
 ) -> dict[str, float]:
     by_name = {c.name: c for c in clips}
     logs, tasks = [], []
@@ -230,7 +252,11 @@ async def run_streams(
         log = StreamLog([c.name for c in chosen], offsets)
         logs.append(log)
         stream = AttendeeStream(scheduler, vad_model, replace(config), policy, name=f"bench-{s}")
-        tasks.append(asyncio.create_task(feed(stream, audio, log, delay=0.37 * s)))
+        tasks.append(
+            asyncio.create_task(
+                feed(stream, audio, log, delay=0.37 * s, scheduler=scheduler if lockstep else None)
+            )
+        )
 
     async def watch() -> None:
         nonlocal max_backlog
@@ -265,6 +291,7 @@ async def run_streams(
         "max_backlog": max_backlog,
         "skipped": b.partials_skipped,
         "words": len(latency),
+        "pairs": pairs,
     }
 
 
@@ -300,10 +327,27 @@ def main() -> None:
         metavar="FIELD=VALUE",
         help="override a StreamPolicy field for every run (tuning)",
     )
+    parser.add_argument(
+        "--agree",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override an AgreementParams field of the --stability level (tuning)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="engine workers (default: one per core)")
     parser.add_argument("--stability", default="high", choices=["none", "low", "medium", "high"])
     parser.add_argument("--skip-offline", action="store_true")
     parser.add_argument("--skip-headline", action="store_true")
+    parser.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="feed in lockstep with the decoder (load-independent WER; latencies in audio time, no compute)",
+    )
+    parser.add_argument(
+        "--dump",
+        action="store_true",
+        help="print reference / offline / streaming text per clip (headline run)",
+    )
     args = parser.parse_args()
 
     model_dir = resolve_model(args.data_dir, args.model)
@@ -350,7 +394,12 @@ def main() -> None:
         overrides[key] = (
             type(current)(value) if not isinstance(current, bool) else value.lower() in ("1", "true")
         )
-    default_policy = StreamPolicy(**overrides)
+    level = None if args.stability == "none" else args.stability
+    agreement = dict(StreamPolicy().agreement)
+    for item in args.agree:
+        key, value = item.split("=", 1)
+        agreement[level] = replace(agreement[level], **{key: type(getattr(agreement[level], key))(value)})
+    default_policy = StreamPolicy(**overrides, agreement=agreement)
     print(f"# policy: {default_policy}")
 
     def run(
@@ -365,7 +414,9 @@ def main() -> None:
         scheduler = Scheduler(eng, max_batch=max_batch)
         try:
             return asyncio.run(
-                run_streams(scheduler, vad_model, subset or clips, cfg, policy, streams, per_stream)
+                run_streams(
+                    scheduler, vad_model, subset or clips, cfg, policy, streams, per_stream, args.lockstep
+                )
             )
         finally:
             scheduler.close()
@@ -374,39 +425,73 @@ def main() -> None:
         head = run(stab, default_policy, 1, len(clips))
         print(f"streaming, 1 stream, stabilization {args.stability} (headline): {fmt(head)}")
         print(f"  streaming WER - offline WER = {(head['wer'] - off['wer']) * 100:+.1f} points")
+        if args.dump:
+            offline_text = {c.reference: c.offline_text for c in clips}
+            for ref, hyp in head["pairs"]:
+                print(f"  ref: {ref}\n  off: {offline_text.get(ref, '').strip()}\n  str: {hyp}\n")
 
     if not args.quick and not args.skip_ablation:
         sub = clips[:3]
         print("\n## ablation (1 stream, 3 clips, stabilization high unless noted)")
         naive_engine = WhisperEngine(model_dir, cpu_threads=2, num_workers=1, full_window=True)
         one_worker = WhisperEngine(model_dir, cpu_threads=2, num_workers=1)
+        # The previous default (before verify-before-commit, previous-text prompts and the adaptive step).
+        fixed = replace(default_policy, adaptive_step=False)
+        plain = replace(fixed, condition_on_previous=False)
+        unverified = dict(default_policy.agreement)
+        unverified["high"] = replace(unverified["high"], right_context_s=0.0, min_probability=0.0)
         rows = [
             (
                 "naive: 30 s window, step 1.0 s, no trim, final beam 1, 1 worker x 2 threads",
                 stab,
-                StreamPolicy(partial_step_s=1.0, trim_committed=False, final_beam=1),
+                replace(plain, partial_step_s=1.0, trim_committed=False, final_beam=1, agreement=unverified),
                 naive_engine,
             ),
             (
                 "short window, step 1.0 s, no trim, 1 worker x 2 threads",
                 stab,
-                StreamPolicy(partial_step_s=1.0, trim_committed=False),
+                replace(plain, partial_step_s=1.0, trim_committed=False, agreement=unverified),
                 one_worker,
             ),
             (
                 "short window, step 1.0 s, no trim",
                 stab,
-                StreamPolicy(partial_step_s=1.0, trim_committed=False),
+                replace(plain, partial_step_s=1.0, trim_committed=False, agreement=unverified),
                 engine,
             ),
-            ("short window, step 0.5 s, no trim", stab, StreamPolicy(trim_committed=False), engine),
-            ("short window, step 0.5 s, trim (default)", stab, default_policy, engine),
-            ("default, final beam 1", stab, StreamPolicy(final_beam=1), engine),
-            ("default, final short window", stab, StreamPolicy(final_window_s=0.0), engine),
+            (
+                "short window, step 0.5 s, no trim",
+                stab,
+                replace(plain, trim_committed=False, agreement=unverified),
+                engine,
+            ),
+            ("step 0.5 s, trim (previous default)", stab, replace(plain, agreement=unverified), engine),
+            (
+                "+ previous final text as prompt",
+                stab,
+                replace(fixed, agreement=unverified),
+                engine,
+            ),
+            (
+                "+ adaptive step (min 0.3 s while a worker is idle)",
+                stab,
+                replace(default_policy, agreement=unverified),
+                engine,
+            ),
+            ("+ verify before commit (default)", stab, default_policy, engine),
+            ("default, fixed 0.5 s step", stab, fixed, engine),
+            (
+                "default, no previous-text prompt",
+                stab,
+                replace(default_policy, condition_on_previous=False),
+                engine,
+            ),
+            ("default, final beam 1", stab, replace(default_policy, final_beam=1), engine),
+            ("default, final short window", stab, replace(default_policy, final_window_s=0.0), engine),
             (
                 "default, VAD min silence 0.8 s",
                 stab,
-                StreamPolicy(vad=replace(default_policy.vad, min_silence_s=0.8)),
+                replace(default_policy, vad=replace(default_policy.vad, min_silence_s=0.8)),
                 engine,
             ),
             (
@@ -425,6 +510,12 @@ def main() -> None:
                 "default, no stabilization (full-utterance final)",
                 StreamConfig(language_code="en-US"),
                 default_policy,
+                engine,
+            ),
+            (
+                "no stabilization, no previous-text prompt",
+                StreamConfig(language_code="en-US"),
+                replace(default_policy, condition_on_previous=False),
                 engine,
             ),
         ]

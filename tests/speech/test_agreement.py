@@ -125,3 +125,50 @@ def test_commit_all_accepts_final_words_beyond_commit_point() -> None:
 def test_common_prefix_len_stops_at_empty_words() -> None:
     assert common_prefix_len([hyp("a b ..."), hyp("a b ...")]) == 2
     assert common_prefix_len([]) == 0
+
+
+def probable(text: str, probs: list[float], start: float = 0.0, step: float = 0.5) -> list[Word]:
+    return [
+        Word(w, start + i * step, start + (i + 1) * step, p)
+        for i, (w, p) in enumerate(zip(text.split(), probs, strict=True))
+    ]
+
+
+def test_right_context_needs_every_agreeing_hypothesis_to_have_heard_past_the_word() -> None:
+    la = LocalAgreement(AgreementParams(n=2, right_context_s=0.4))
+    # Words end at 0.5, 1.0, 1.5. The first hypothesis was decoded up to 1.5 s: "c" ends at its edge.
+    la.update(hyp("a b c"), 1.5)
+    # The second heard up to 2.5 s, so "c" has right context there, but not in the first: it waits.
+    assert texts(la.update(hyp("a b c d"), 2.5)) == ["a", "b"]
+    # A third decode agrees on "c" with right context in both hypotheses now.
+    assert texts(la.update(hyp("c d e", start=1.0), 3.0)) == ["c", "d"]
+
+
+def test_without_right_context_rule_edge_words_commit_on_agreement() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    la.update(hyp("a b c"), 1.5)
+    assert texts(la.update(hyp("a b c d"), 2.5)) == ["a", "b", "c"]
+
+
+def test_low_probability_word_stops_the_commit_until_it_is_confirmed() -> None:
+    la = LocalAgreement(AgreementParams(n=2, min_probability=0.5))
+    la.update(probable("let me summarize the", [0.9, 0.9, 0.3, 0.9]), 3.0)
+    # "summarize" agreed but is improbable in the newest hypothesis: neither it nor anything after commits.
+    assert texts(la.update(probable("let me summarize the", [0.9, 0.9, 0.35, 0.9]), 3.0)) == ["let", "me"]
+    assert texts(la.tentative) == ["summarize", "the"]
+    # Once decoded with confidence (more context), it commits.
+    la.update(probable("summarise the budget", [0.8, 0.9, 0.9], start=1.0), 3.5)
+    assert texts(la.committed) == ["let", "me"]  # disagreement with the previous hypothesis
+    assert texts(la.update(probable("summarise the budget", [0.8, 0.9, 0.9], start=1.0), 3.5)) == [
+        "summarise",
+        "the",
+        "budget",
+    ]
+
+
+def test_commit_all_resets_the_audio_ends_with_the_history() -> None:
+    la = LocalAgreement(AgreementParams(n=2, right_context_s=0.2))
+    la.update(hyp("a b"), 2.0)
+    la.commit_all(hyp("a b c"))
+    assert texts(la.committed) == ["a", "b", "c"]
+    assert la.update(hyp("d", start=1.5), 3.0) == []  # one hypothesis after the reset: no agreement yet

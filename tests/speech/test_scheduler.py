@@ -181,3 +181,21 @@ async def test_closed_scheduler_refuses_work() -> None:
     scheduler.close()
     with pytest.raises(RuntimeError, match="closed"):
         scheduler.submit_final("a", req())
+
+
+async def test_pressure_counts_queued_and_running_jobs_per_worker(gated: FakeEngine) -> None:
+    scheduler = Scheduler(gated, workers=2)
+    try:
+        assert scheduler.pressure() == 0.0
+        blocker = scheduler.submit_final("x", req())
+        await wait_for_calls(gated, 1)
+        assert scheduler.pressure() == pytest.approx(0.5)  # one of two workers busy: a request starts at once
+        scheduler.submit_partial("a", lambda: req())
+        scheduler.submit_partial("b", lambda: req())
+        await wait_for_calls(gated, 2)  # the second worker took one partial; one still queued
+        assert scheduler.pressure() == pytest.approx(1.5)
+        gated.gate.set()
+        await blocker
+    finally:
+        gated.gate.set()
+        scheduler.close()

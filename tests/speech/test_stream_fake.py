@@ -157,3 +157,63 @@ def test_stream_config_validation() -> None:
             language_options=("en-US", "de-DE"),
             preferred_language="fr-FR",
         )
+
+
+async def test_next_utterance_is_prompted_with_the_previous_final_text(vad_model) -> None:
+    samples, _ = load_clip("en_gb_two")
+
+    async def requests(policy: StreamPolicy) -> list:
+        engine = FakeEngine(script=script())
+        sched = Scheduler(engine)
+        try:
+            await run_stream(AttendeeStream(sched, vad_model, stabilized(), policy), samples, speed=4.0)
+        finally:
+            sched.close()
+        return [r for c in engine.calls for r in c.requests]
+
+    def second(reqs: list) -> list:
+        return [r for r in reqs if r.offset_s > 4.0]
+
+    reqs = await requests(StreamPolicy())
+    finals = [r for r in second(reqs) if r.final]
+    assert len(finals) == 1
+    assert finals[0].context == SENTENCES[0][2]  # the final of the first sentence
+    assert all(
+        r.context is None for r in second(reqs) if not r.final
+    )  # greedy partials: no prompt by default
+    first = [r for r in reqs if r.offset_s + r.audio.shape[0] / 16000 < 3.5]
+    assert first
+    assert all(r.context is None for r in first)
+
+    reqs = await requests(StreamPolicy(condition_partials=True))
+    assert second(reqs)
+    assert all(r.context == SENTENCES[0][2] for r in second(reqs))
+
+    # The prompt can be switched off (ablation).
+    reqs = await requests(StreamPolicy(condition_on_previous=False, condition_partials=True))
+    assert all(r.context is None for r in reqs)
+
+
+class _Pressure:
+    """Stands in for the scheduler where only its load matters."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def pressure(self) -> float:
+        return self.value
+
+
+def test_partial_step_adapts_to_scheduler_pressure(vad_model) -> None:
+    policy = StreamPolicy(partial_step_s=0.5, partial_step_min_s=0.3, partial_step_max_s=1.2)
+    load = _Pressure(0.0)
+    stream = AttendeeStream(load, vad_model, stabilized(), policy)  # type: ignore[arg-type]
+    assert stream._step() == 0.3  # an idle worker: decode often
+    load.value = 1.0
+    assert stream._step() == 0.5
+    load.value = 2.0
+    assert stream._step() == 1.0  # twice as many jobs as workers: half as many requests
+    load.value = 10.0
+    assert stream._step() == 1.2
+    fixed = AttendeeStream(load, vad_model, stabilized(), StreamPolicy(adaptive_step=False))  # type: ignore[arg-type]
+    assert fixed._step() == 0.5

@@ -82,6 +82,7 @@ class Scheduler:
             max_batch = 1 if workers > 1 else 8
         self.engine = engine
         self.max_batch = max_batch
+        self._workers = workers
         self._cond = threading.Condition()
         self._partials: dict[Hashable, _Job] = {}  # insertion order = request order
         self._finals: deque[_Job] = deque()
@@ -149,6 +150,14 @@ class Scheduler:
                 finals_done=self._finals_done,
                 busy_s=self._busy_s,
             )
+
+    def pressure(self) -> float:
+        """Queued plus running jobs per worker: < 1 means a new request would start at once.
+
+        Cheap (no allocation, one lock) because every stream asks on every audio frame to pace its partials.
+        """
+        with self._cond:
+            return (len(self._partials) + len(self._finals) + self._in_flight) / self._workers
 
     def close(self) -> None:
         """Finish queued finals, skip queued partials, stop the workers."""

@@ -6,6 +6,15 @@ are only consulted *after* the committed prefix. A ``hold_back_s`` right context
 end too close to the end of the decoded audio uncommitted, because Whisper revises the last word it hears
 most often.
 
+Verify before commit: consecutive greedy decodes of nearly the same audio share their errors, so agreement alone
+is weak evidence. Two further checks keep a word tentative (the careful final decides it instead):
+
+- ``right_context_s``: *every* agreeing hypothesis must have heard this much audio after the word. Whisper's
+  guesses at the last word of a window ("summarize" for a half-heard "summarise the") agree with the next
+  window's guess more often than chance; with right context the decoder has already seen the next word.
+- ``min_probability``: the newest hypothesis' word probability (from the decoder, via alignment) must reach
+  this; greedy decoding emits its least likely tokens exactly where it is wrong.
+
 Hypotheses here are the words *after* the commit point (the caller decodes only uncommitted audio); the
 policy strips a repeated tail of the committed words from the front of a hypothesis (``strip_overlap``),
 which is how a window that starts at a slightly-too-early word boundary shows up.
@@ -49,6 +58,8 @@ class AgreementParams:
     n: int = 2  # hypotheses that must agree
     hold_back_s: float = 0.0  # uncommitted right context at the end of the decoded audio
     min_audio_s: float = 1.5  # no commit from hypotheses of less utterance audio (enforced by the caller)
+    right_context_s: float = 0.0  # audio every agreeing hypothesis must have heard after the word
+    min_probability: float = 0.0  # newest hypothesis' word probability needed to commit (None counts as 1)
 
 
 #: PartialResultsStability → policy. Transcribe: "low" is most accurate, "high" fastest. Measured on the bench
@@ -86,7 +97,7 @@ def strip_overlap(committed: Sequence[Word], hyp: Sequence[Word], max_ngram: int
 
 
 class LocalAgreement:
-    """Commit state of one utterance."""
+    """Commit state of one utterance (committed words, recent hypotheses with the audio end each one saw)."""
 
     def __init__(self, params: AgreementParams | None = None) -> None:
         self.params = params or AgreementParams()
@@ -94,6 +105,7 @@ class LocalAgreement:
             raise ValueError("n must be >= 1")
         self.committed: list[Word] = []
         self._history: list[list[Word]] = []  # recent hypotheses, beyond the committed prefix
+        self._ends: list[float] = []  # audio end (stream time) each hypothesis of _history was decoded up to
 
     @property
     def tentative(self) -> list[Word]:
@@ -108,20 +120,36 @@ class LocalAgreement:
         """
         hyp = self._beyond_commit(hypothesis)
         self._history.append(hyp)
+        self._ends.append(audio_end_s)
         del self._history[: -self.params.n]
+        del self._ends[: -self.params.n]
         if len(self._history) < self.params.n or not commit:
             return []
-        k = common_prefix_len(self._history)
+        k = self._committable(common_prefix_len(self._history))
         newest = self._history[-1]
-        # Right context: the newest hypothesis' timing decides (it saw the most audio).
-        while k and newest[k - 1].end_s > audio_end_s - self.params.hold_back_s:
-            k -= 1
         if not k:
             return []
         new = newest[:k]
         self.committed.extend(new)
         self._history = [h[k:] for h in self._history]
         return new
+
+    def _committable(self, k: int) -> int:
+        """Shorten an agreed prefix of ``k`` words to the words that also pass the verification rules."""
+        p = self.params
+        newest = self._history[-1]
+        for i in range(k):
+            word = newest[i]
+            # Hold-back: the newest hypothesis' timing decides (it saw the most audio).
+            if word.end_s > self._ends[-1] - p.hold_back_s:
+                return i
+            if p.right_context_s and any(
+                h[i].end_s > end - p.right_context_s for h, end in zip(self._history, self._ends, strict=True)
+            ):
+                return i
+            if word.probability is not None and word.probability < p.min_probability:
+                return i
+        return k
 
     def _beyond_commit(self, hypothesis: Sequence[Word]) -> list[Word]:
         # Time first (a hypothesis of the whole utterance repeats the committed words), then text (a window cut
@@ -137,4 +165,5 @@ class LocalAgreement:
         new = self._beyond_commit(words)
         self.committed.extend(new)
         self._history.clear()
+        self._ends.clear()
         return new
