@@ -47,11 +47,6 @@ def _names(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
-# Settings that a later parley release implements (PII). Until then they are refused loudly
-# rather than silently ignored.
-_NOT_YET = ("ContentIdentificationType", "ContentRedactionType")
-
-
 def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | None = None) -> StreamConfig:
     """Map EngineTranscribeSettings (or the medical settings) onto the speech core's StreamConfig.
 
@@ -60,16 +55,11 @@ def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | 
     """
     medical = configuration.get("EngineTranscribeMedicalSettings")
     if medical is not None:
-        if medical.get("ContentIdentificationType"):
-            raise UnsupportedConfiguration(
-                "ContentIdentificationType PHI is not supported by this parley server yet"
-            )
+        # PHI identification (ContentIdentificationType) is applied to results by parley.pii, not the engine.
         # Transcribe Medical is US English; parley serves it with the same bundled Whisper model (docs/speech.md).
         return StreamConfig(language_code=medical.get("LanguageCode", "en-US"))
     s: dict[str, Any] = configuration.get("EngineTranscribeSettings") or {}
-    for key in _NOT_YET:
-        if s.get(key):
-            raise UnsupportedConfiguration(f"{key} is not supported by this parley server yet")
+    # ContentIdentificationType/ContentRedactionType/PiiEntityTypes act on results (parley.pii), not here.
     try:
         return StreamConfig(
             language_code=s.get("LanguageCode"),

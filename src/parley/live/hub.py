@@ -156,6 +156,8 @@ class MeetingHub:
             config = stream_config(self.state.configuration, self.state.extra.get("vocabularies"))
         except UnsupportedConfiguration:
             return  # the node that took the Start call announced `failed`
+        if self.state.extra.get("pii"):
+            self.runtime.pii.warm()  # load the PII detector now rather than at the first final result
         speech = await self.runtime.speech_ready()
         stream = AttendeeStream(speech.scheduler, speech.vad, config, name=f"{self.meeting.meeting_id}/{aid}")
         self.transcribers[aid] = Transcriber(self, session.attendee, stream, self._channel_id(aid))

@@ -23,6 +23,8 @@ from parley.live.locks import KeyedLocks
 from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
 from parley.live.speech import Speech, SpeechService
 from parley.meetings.service import MeetingService
+from parley.pii.service import PiiService
+from parley.pii.settings import PiiSettings
 from parley.store import Attendee, Meeting, Store, TranscriptionState
 from parley.streaming.results import RecognitionResult
 from parley.transcripts.events import Transcript, TranscriptEvent, event_to_dict
@@ -53,8 +55,10 @@ class LiveRuntime:
         speech: SpeechService,
         settings: LiveSettings | None = None,
         node_id: str | None = None,
+        pii: PiiService | None = None,
     ) -> None:
         self.store = store
+        self.pii = pii or PiiService()
         self.bus = bus
         self.meetings = meetings
         self.speech = speech
@@ -91,6 +95,7 @@ class LiveRuntime:
         self.hubs.clear()
         for task in list(self._tasks):
             task.cancel()
+        self.pii.close()
         with contextlib.suppress(Exception):
             await self.store.clear_node(self.node_id)
 
@@ -253,6 +258,13 @@ class LiveRuntime:
         if hub is not None and hub.state is not None:
             # Filters and DisplayAs apply before anything is stored or sent (docs/operations.md "Vocabularies").
             converted = apply_vocabularies(converted, hub.state.extra.get("vocabularies"))
+            # Then PII/PHI, on what participants would otherwise see (D33); off the event loop.
+            pii = hub.state.extra.get("pii")
+            if pii:
+                checked = await self.pii.apply(converted, PiiSettings.from_dict(pii))
+                if checked is None:
+                    return  # a partial under redaction is never sent (D30)
+                converted = checked
         if not converted.is_partial:
             await self.store.add_transcript_result(
                 meeting_id=meeting.meeting_id,

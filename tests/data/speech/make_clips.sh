@@ -43,6 +43,11 @@ if [[ $mode == tests ]]; then
     "Buenos días a todos, hoy vamos a hablar del presupuesto del proyecto y de las fechas de entrega."
   clip de_meeting de 150 0.3 0 0.6 \
     "Guten Morgen zusammen, heute besprechen wir das Budget für das nächste Jahr und die neuen Mitarbeiter."
+  # PII: digits are read one by one, as people say them on the phone (tests/pii/test_live_pii.py).
+  clip en_us_pii en-us 130 0.5 1.2 0.8 \
+    "My name is John Smith." \
+    "My phone number is four two five, eight one three, two nine four seven." \
+    "My card number is forty five thirty two, seventy five ninety eight, thirty three sixty seven, forty eight sixty four."
 else
   clip bench_01 en-us 165 0.6 0.9 1.0 \
     "Good morning everyone, thanks for joining the weekly planning call." \

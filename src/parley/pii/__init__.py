@@ -1,0 +1,1 @@
+"""PII identification and redaction, and medical PHI identification, for live transcription results."""
