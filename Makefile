@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: install install-test serve test lint bench clean chromium
+.PHONY: install install-test serve test lint bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,15 @@ install-test: $(VENV)/.installed-test
 serve: install
 	$(BIN)/parley serve $(ARGS)
 
-# The browser tests drive Debian's Chromium (never a downloaded browser build).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the suite drives: Chromium for the browser tests (never a downloaded browser build) and
+# coturn for the TURN relay test. Installed only where missing.
+system-deps:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
+	  if [ -n "$$missing" ]; then echo "installing Debian packages for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
-test: install-test chromium
+test: install-test system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest $(ARGS)
 

@@ -30,6 +30,7 @@ from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
 from parley.signaling.endpoint import SignalingSocket
 from parley.signaling.media import HostAddresses
+from parley.signaling.turn import TurnIssuer
 from parley.store import Store
 from parley.vocabularies.service import VocabularyService
 from parley.web import web_routes
@@ -98,6 +99,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         settings.limits,
         transcript_retention_s=settings.transcript_retention_s,
         engine_failure=engine_failure,
+        media_url=settings.media_url,
     )
     vocabularies = VocabularyService(store, settings.data_dir / "vocabulary-files")
     json_api = AwsJsonEndpoint(
@@ -120,7 +122,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     export = TranscriptExport(service_model, verifier, meetings)
     audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)
     events_socket = EventSubscriptionSocket(live, verifier)
-    signaling_socket = SignalingSocket(live)
+    signaling_socket = SignalingSocket(live, turn=TurnIssuer(settings.turn))
     host_addresses = HostAddresses(settings.media_address)
 
     @contextlib.asynccontextmanager

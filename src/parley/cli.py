@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from parley.config import Settings
@@ -18,6 +19,7 @@ from parley.credentials import CredentialsError, CredentialStore, usage_text
 from parley.live.runtime import LiveSettings
 from parley.live.speech import SpeechSettings
 from parley.meetings.service import Limits
+from parley.signaling.turn import DEFAULT_TTL_S, TurnSettings, parse_uris
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +33,11 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: SQLite)")
     p.add_argument(
         "--public-url", help="base URL clients use to reach this server (default: the request's Host)"
+    )
+    p.add_argument(
+        "--media-url",
+        help="base URL that reaches this node directly; meetings created here place their media "
+        "(SDK signaling, audio sockets) on it, so one meeting's media meets on one node (default: the URL the API call came in on)",
     )
     p.add_argument(
         "--sqlite-synchronous",
@@ -72,7 +79,46 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="the only ICE host address offered to Chime SDK (WebRTC) clients, e.g. 127.0.0.1 "
         "(default: every non-loopback address)",
     )
+    turn = p.add_argument_group(
+        "TURN relay (coturn use-auth-secret)",
+        "With --turn-uri, JOIN_ACK hands each Chime SDK client time-limited credentials and the client "
+        "connects through the relay only; without it, clients use host candidates (see --media-address).",
+    )
+    turn.add_argument(
+        "--turn-uri",
+        action="append",
+        default=None,
+        metavar="URI",
+        help="a TURN URI for clients, repeatable, e.g. turn:turn.example.com:3478?transport=udp "
+        "(default: $PARLEY_TURN_URIS, comma-separated)",
+    )
+    secret = turn.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--turn-secret",
+        help="coturn's static-auth-secret (default: $PARLEY_TURN_SECRET; prefer the env/file)",
+    )
+    secret.add_argument("--turn-secret-file", type=Path, help="read the static-auth-secret from this file")
+    turn.add_argument(
+        "--turn-ttl",
+        type=int,
+        default=None,
+        help=f"lifetime of issued TURN credentials in seconds (default: $PARLEY_TURN_TTL, else {DEFAULT_TTL_S})",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def _turn_settings(args: argparse.Namespace, env: Mapping[str, str]) -> TurnSettings:
+    """TURN options, each falling back to a ``PARLEY_TURN_*`` variable so the secret need not be in ``ps``.
+
+    Raises TurnConfigError/ValueError (or OSError for an unreadable secret file); ``serve`` reports it and exits.
+    """
+    uris = parse_uris(args.turn_uri if args.turn_uri else [env.get("PARLEY_TURN_URIS", "")])
+    if args.turn_secret_file is not None:
+        secret: str | None = args.turn_secret_file.read_text().strip()
+    else:
+        secret = args.turn_secret or env.get("PARLEY_TURN_SECRET") or None
+    ttl = args.turn_ttl if args.turn_ttl is not None else int(env.get("PARLEY_TURN_TTL") or DEFAULT_TTL_S)
+    return TurnSettings(uris=uris, secret=secret, ttl_s=ttl).validate()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -83,6 +129,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         credentials_file=args.credentials,
         database_url=args.database_url,
         public_url=args.public_url,
+        media_url=args.media_url,
         sqlite_synchronous=args.sqlite_synchronous,
         redis_url=args.redis_url,
         speech=SpeechSettings(
@@ -98,6 +145,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         ),
         transcript_retention_s=args.transcript_retention,
         media_address=args.media_address,
+        turn=_turn_settings(args, os.environ),
         limits=Limits(
             max_active_meetings=args.max_active_meetings,
             max_attendees=args.max_attendees,
@@ -133,7 +181,11 @@ def serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except (ValueError, OSError) as exc:  # TurnConfigError, a bad $PARLEY_TURN_TTL, the secret file
+        print(f"parley: bad TURN settings: {exc}", file=sys.stderr)
+        return 2
     try:
         credentials = _load_credentials(settings)
     except (CredentialsError, OSError) as exc:

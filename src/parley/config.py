@@ -8,6 +8,7 @@ from pathlib import Path
 from parley.live.runtime import LiveSettings
 from parley.live.speech import SpeechSettings
 from parley.meetings.service import Limits
+from parley.signaling.turn import TurnSettings
 
 
 @dataclass
@@ -18,6 +19,8 @@ class Settings:
     credentials_file: Path | None = None
     database_url: str | None = None
     public_url: str | None = None
+    # This node's own base URL for meeting media (signaling and audio sockets); see MeetingService.
+    media_url: str | None = None
     sqlite_synchronous: str = "NORMAL"
     max_body_bytes: int = 1 << 20
     limits: Limits = field(default_factory=Limits)
@@ -29,6 +32,8 @@ class Settings:
     # The only ICE host address offered to Chime SDK clients (None: every non-loopback address, aioice's
     # default). ``127.0.0.1`` lets a browser on the same loopback-only host connect.
     media_address: str | None = None
+    # TURN relay credentials put into JOIN_ACK (--turn-uri/--turn-secret); empty: clients use host candidates.
+    turn: TurnSettings = field(default_factory=TurnSettings)
 
     @property
     def credentials_path(self) -> Path:

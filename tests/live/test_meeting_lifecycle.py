@@ -103,7 +103,7 @@ async def test_backend_subscription_sees_status_and_end(fast_server: ServerProce
         failed = json.loads(await asyncio.wait_for(ws.recv(), 10))["events"][0]["status"]
         assert failed["type"] == "failed"
         assert "language options" in failed["message"]
-        # Valid for Transcribe, but a setting this engine cannot honour yet: also `failed`, with the reason.
+        # PII identification is served (parley.pii): `started`, and Stop works.
         await asyncio.to_thread(
             chime.start_meeting_transcription,
             MeetingId=mid,
@@ -114,9 +114,26 @@ async def test_backend_subscription_sees_status_and_end(fast_server: ServerProce
                 }
             },
         )
+        started = json.loads(await asyncio.wait_for(ws.recv(), 10))["events"][0]["status"]
+        assert started["type"] == "started"
+        await asyncio.to_thread(chime.stop_meeting_transcription, MeetingId=mid)
+        stopped = json.loads(await asyncio.wait_for(ws.recv(), 10))["events"][0]
+        assert stopped["status"]["type"] == "stopped"
+        # Identification and redaction together is a combination Transcribe rejects: `failed`, with its reason.
+        await asyncio.to_thread(
+            chime.start_meeting_transcription,
+            MeetingId=mid,
+            TranscriptionConfiguration={
+                "EngineTranscribeSettings": {
+                    "LanguageCode": "en-US",
+                    "ContentIdentificationType": "PII",
+                    "ContentRedactionType": "PII",
+                }
+            },
+        )
         failed = json.loads(await asyncio.wait_for(ws.recv(), 10))["events"][0]["status"]
         assert failed["type"] == "failed"
-        assert "not supported" in failed["message"]
+        assert "both ContentIdentificationType and ContentRedactionType" in failed["message"]
         with pytest.raises(chime.exceptions.UnprocessableEntityException):
             chime.stop_meeting_transcription(MeetingId=mid)
         await asyncio.to_thread(chime.delete_meeting, MeetingId=mid)

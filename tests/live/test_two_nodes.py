@@ -30,8 +30,12 @@ def nodes(
         "--redis-url", "redis://127.0.0.1:6379/0",
         "--model", str(bundled_model),
     ]  # fmt: skip
-    a = ServerProcess(data_dir=root / "a", credentials=creds, extra_args=shared, lazy_model=False).start()
-    b = ServerProcess(data_dir=root / "b", credentials=creds, extra_args=shared, lazy_model=True).start()
+    a = ServerProcess(data_dir=root / "a", credentials=creds, lazy_model=False)
+    b = ServerProcess(data_dir=root / "b", credentials=creds, lazy_model=True)
+    # Each node advertises itself as the home of the meetings it creates.
+    for node in (a, b):
+        node.extra_args = [*shared, "--media-url", node.endpoint]
+        node.start()
     try:
         yield a, b
     finally:
@@ -57,6 +61,22 @@ async def test_control_events_cross_nodes(nodes: tuple[ServerProcess, ServerProc
     assert await on_b.wait_closed() == 4411
     chime_b.delete_meeting(MeetingId=mid)
     assert await bob_a.wait_closed() == 4410
+
+
+def test_meeting_media_stays_on_the_node_that_created_it(nodes: tuple[ServerProcess, ServerProcess]) -> None:
+    """Whichever node answers GetMeeting, a meeting's media URLs name the node that created it."""
+    a, b = nodes
+    on_a = a.client().create_meeting(ExternalMeetingId="home-a", MediaRegion="us-east-1")["Meeting"]
+    on_b = b.client().create_meeting(ExternalMeetingId="home-b", MediaRegion="us-east-1")["Meeting"]
+    ws_a, ws_b = a.endpoint.replace("http", "ws", 1), b.endpoint.replace("http", "ws", 1)
+    for home, meeting in ((ws_a, on_a), (ws_b, on_b)):
+        mid = meeting["MeetingId"]
+        for node in (a, b):
+            placement = node.client().get_meeting(MeetingId=mid)["Meeting"]["MediaPlacement"]
+            assert placement["SignalingUrl"] == f"{home}/control/{mid}"
+            assert placement["AudioFallbackUrl"] == f"{home}/calls/{mid}"
+    for meeting in (on_a, on_b):
+        a.client().delete_meeting(MeetingId=meeting["MeetingId"])
 
 
 @pytest.mark.model

@@ -77,3 +77,7 @@ class SignalingClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+    def drop(self) -> None:
+        """Abort the TCP connection without a close frame, as a lost network does (the server sees 1006)."""
+        self.ws.transport.abort()

@@ -1,8 +1,20 @@
-"""Data-message state on its own, with a fake clock: the soft throttle and the lifetime buffer (§10.2)."""
+"""Data-message state on its own, with a fake clock: the limits and the lifetime buffer (§10, D28)."""
 
 from __future__ import annotations
 
-from parley.signaling.data import BUFFER_MAX_MESSAGES, SOFT_BURST, SOFT_RATE, MeetingData, TokenBucket
+from parley.signaling.data import (
+    BUFFER_MAX_MESSAGES,
+    HARD_ATTENDEE_BURST,
+    HARD_ATTENDEE_RATE,
+    HARD_MEETING_BURST,
+    HARD_MEETING_RATE,
+    MAX_DATA_BYTES,
+    SOFT_BURST,
+    SOFT_RATE,
+    MeetingData,
+    TokenBucket,
+    Verdict,
+)
 
 
 class Clock:
@@ -54,3 +66,62 @@ def test_ingest_times_are_nonzero_and_strictly_increasing() -> None:
     times = [data.ingest_time_ns() for _ in range(1000)]
     assert times[0] > 0
     assert times == sorted(set(times))
+
+
+def test_the_limits_are_the_references() -> None:
+    assert (HARD_ATTENDEE_RATE, HARD_ATTENDEE_BURST) == (200, 2000)
+    assert (HARD_MEETING_RATE, HARD_MEETING_BURST) == (500, 10_000)
+    assert MAX_DATA_BYTES == 2048
+
+
+def test_topics_and_sizes_follow_the_sdks_own_checks() -> None:
+    data = MeetingData(Clock())
+    for topic in ["a", "chat", "A-Z_0-9", "x" * 36]:
+        assert data.admit("ann", topic, MAX_DATA_BYTES) is Verdict.RELAY, topic
+    for topic in ["", "x" * 37, "has space", "dot.ted", "colon:topic", "émoji"]:
+        assert data.admit("ann", topic, 1) is Verdict.REJECTED, topic
+    assert data.admit("ann", "chat", MAX_DATA_BYTES + 1) is Verdict.REJECTED
+    # The reserved server topics are dropped, never echoed: they would reach the sender's transcription.
+    assert data.admit("ann", "aws:chime:transcription", 1) is Verdict.DROPPED
+    assert data.admit("ann", "aws:", 1) is Verdict.DROPPED
+
+
+def test_over_the_soft_limit_messages_are_throttled_and_rejected_ones_take_no_soft_token() -> None:
+    data = MeetingData(Clock())
+    for _ in range(50):
+        assert data.admit("ann", "bad topic", 1) is Verdict.REJECTED
+    verdicts = [data.admit(sender, "chat", 1) for sender in ("ann", "bob") for _ in range(150)]
+    assert verdicts.count(Verdict.RELAY) == SOFT_BURST  # per meeting, whoever sends
+    assert verdicts.count(Verdict.THROTTLED) == 300 - SOFT_BURST
+
+
+def test_an_attendee_over_its_hard_limit_is_hung_up_on_whatever_it_sends() -> None:
+    clock = Clock()
+    data = MeetingData(clock)
+    topics = ["chat", "bad topic", "aws:x"]  # throttled, rejected and dropped messages all count
+    verdicts = [data.admit("ann", topics[i % 3], 1) for i in range(HARD_ATTENDEE_BURST)]
+    assert Verdict.HANG_UP not in verdicts
+    assert data.admit("ann", "chat", 1) is Verdict.HANG_UP
+    assert data.admit("bob", "chat", 1) is Verdict.THROTTLED  # another attendee is not affected
+    clock.now += 0.125  # refills 25 of ann's tokens (200/s)
+    verdicts = [data.admit("ann", "chat", 1) for _ in range(26)]
+    assert Verdict.HANG_UP not in verdicts[:25]
+    assert verdicts[25] is Verdict.HANG_UP
+    clock.now += 3600  # never more than the burst
+    verdicts = [data.admit("ann", "chat", 1) for _ in range(HARD_ATTENDEE_BURST + 1)]
+    assert verdicts[-1] is Verdict.HANG_UP
+    assert Verdict.HANG_UP not in verdicts[:-1]
+
+
+def test_a_meeting_over_its_hard_limit_hangs_up_on_the_sender_that_breaks_it() -> None:
+    clock = Clock()
+    data = MeetingData(clock)
+    senders = [f"attendee-{i}" for i in range(HARD_MEETING_BURST // HARD_ATTENDEE_BURST)]
+    for sender in senders:  # each stays within its own burst, together they use up the meeting's
+        verdicts = [data.admit(sender, "chat", 1) for _ in range(HARD_ATTENDEE_BURST)]
+        assert Verdict.HANG_UP not in verdicts
+    assert data.admit("newcomer", "chat", 1) is Verdict.HANG_UP
+    clock.now += 0.125  # refills 62.5 of the meeting's tokens (500/s)
+    verdicts = [data.admit("newcomer", "chat", 1) for _ in range(63)]
+    assert Verdict.HANG_UP not in verdicts[:62]
+    assert verdicts[62] is Verdict.HANG_UP

@@ -1,5 +1,6 @@
 """SUBSCRIBE and media over real WebRTC (aiortc on both ends), presence, the downlink mix, volume
-indicators, data messages (relay, lifetime buffer, throttle).
+indicators, data messages (relay, lifetime buffer, throttle, hard limits), and reconnects after an abrupt
+drop (decisions D28, D29).
 
 The client side mimics the SDK's audio transceiver (tests/signaling/media_client.py).
 """
@@ -11,7 +12,11 @@ import math
 import time
 from typing import Any
 
+import pytest
+import websockets
+
 from parley.proto import chime_signaling_pb2 as pb
+from parley.signaling.data import HARD_ATTENDEE_BURST, MAX_DATA_BYTES
 from tests.signaling.client import SignalingClient, frame, signaling_url
 from tests.signaling.media_client import MediaPeer, tone
 
@@ -242,4 +247,164 @@ async def test_data_messages_over_the_soft_limit_go_back_to_the_sender_as_thrott
     assert [m.data for m in replayed] == [m.data for m in relayed]
     await late.close()
     await ann_client.close()
+    await bob_client.close()
+
+
+async def test_messages_breaking_the_topic_or_size_rules_go_back_to_the_sender_as_throttled(
+    chime: Any,
+) -> None:
+    meeting = chime.create_meeting(ExternalMeetingId="rules", MediaRegion="us-east-1")["Meeting"]
+    ann, bob = (
+        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
+        for name in ("ann", "bob")
+    )
+    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    await ann_client.join()
+    await bob_client.join()
+    await ann_client.send(
+        data_frame(
+            ("has space", b"bad topic", 60_000),
+            ("x" * 37, b"topic too long", 0),
+            ("chat", b"x" * (MAX_DATA_BYTES + 1), 0),
+            ("aws:chime:transcription", b"spoofed", 0),
+            ("chat", b"x" * MAX_DATA_BYTES, 0),
+        )
+    )
+    relayed = await bob_client.recv_type(pb.SdkSignalFrame.DATA_MESSAGE)
+    assert [(m.topic, len(m.data)) for m in relayed.data_message.messages] == [("chat", MAX_DATA_BYTES)]
+    returned = await ann_client.recv_type(pb.SdkSignalFrame.DATA_MESSAGE)
+    assert [(m.data, m.ingest_time_ns) for m in returned.data_message.messages] == [
+        (b"bad topic", 0),
+        (b"topic too long", 0),
+        (b"x" * (MAX_DATA_BYTES + 1), 0),
+    ]  # the aws: message is not echoed
+    # Rejected messages are not kept: a late joiner gets nothing replayed.
+    await bob_client.close()
+    late = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    await late.join(audio_session_id=2)
+    await late.send(frame(pb.SdkSignalFrame.PING_PONG, "ping_pong", type=pb.PING, ping_id=5))
+    pong = await late.recv()  # the first frame after INDEX: no replayed DATA_MESSAGE came before it
+    assert (pong.type, pong.ping_pong.ping_id) == (pb.SdkSignalFrame.PING_PONG, 5)
+    await late.close()
+    await ann_client.close()
+
+
+async def test_an_attendee_over_the_hard_limit_is_hung_up_on_and_can_reconnect(chime: Any) -> None:
+    meeting = chime.create_meeting(ExternalMeetingId="hard-limit", MediaRegion="us-east-1")["Meeting"]
+    ann, bob = (
+        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
+        for name in ("ann", "bob")
+    )
+    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    await ann_client.join(audio_session_id=9)
+    await bob_client.join()
+    # One frame of 3000 messages: taken in within far less than the 5 s the burst's refill would need.
+    sent = HARD_ATTENDEE_BURST + 1000
+    await ann_client.send(data_frame(*((f"flood-{i % 7}", str(i).encode(), 0) for i in range(sent))))
+    echoed = await ann_client.recv_type(pb.SdkSignalFrame.DATA_MESSAGE)
+    throttled = list(echoed.data_message.messages)
+    assert all(m.ingest_time_ns == 0 for m in throttled)
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await ann_client.recv()  # nothing after the verdicts but the hang-up
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == 4529  # 45xx: the SDK reports SignalingInternalServerError and reconnects
+    relayed = list((await bob_client.recv_type(pb.SdkSignalFrame.DATA_MESSAGE)).data_message.messages)
+    taken = len(relayed) + len(throttled)
+    assert HARD_ATTENDEE_BURST <= taken < sent
+    for answered in (relayed, throttled):  # each in the order sent
+        assert [int(m.data) for m in answered] == sorted(int(m.data) for m in answered)
+    assert {int(m.data) for m in relayed + throttled} == set(range(taken))  # all of them, up to the hang-up
+    # The SDK's reconnect: a new socket, the same audio_session_id.
+    again = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    first, second = await again.join(audio_session_id=9)
+    assert (first.type, second.type) == (pb.SdkSignalFrame.JOIN_ACK, pb.SdkSignalFrame.INDEX)
+    assert (await again.ping(1)).ping_pong.ping_id == 1
+    await again.close()
+    await bob_client.close()
+
+
+async def test_a_second_socket_with_the_same_audio_session_id_is_a_reconnect_not_another_device(
+    chime: Any,
+) -> None:
+    meeting = chime.create_meeting(ExternalMeetingId="half-open", MediaRegion="us-east-1")["Meeting"]
+    ann = chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId="ann")["Attendee"]
+    first = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    await first.join(audio_session_id=7)
+    second = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    await second.join(audio_session_id=7)
+    # The old socket is closed without AUDIO_STATUS 301 (AudioJoinedFromAnotherDevice would end the session).
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await first.recv_type(pb.SdkSignalFrame.AUDIO_STATUS)
+    assert pb.SdkSignalFrame.AUDIO_STATUS not in [m.type for m in first.received]
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == 1000
+    assert (await second.ping(4)).ping_pong.ping_id == 4
+    await second.close()
+
+
+async def test_a_dropped_attendee_reconnects_present_throughout_and_gets_the_missed_messages(
+    chime: Any,
+) -> None:
+    """The SDK's reconnect after an abrupt drop (reference §7): a new socket, JOIN with the same
+    audio_session_id, a new peer connection. The others never see the attendee absent (D29)."""
+    meeting = chime.create_meeting(ExternalMeetingId="reconnect", MediaRegion="us-east-1")["Meeting"]
+    ann, bob = (
+        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
+        for name in ("ann", "bob")
+    )
+    session_id = 3569085152
+    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    await ann_client.join(audio_session_id=session_id)
+    ann_peer = MediaPeer(tone(0.0))
+    await ann_peer.subscribe(ann_client, ann["AttendeeId"])
+    [ann_entry] = await presence(ann_client)
+    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    await bob_client.join()
+    bob_peer = MediaPeer(tone(0.0))
+    await bob_peer.subscribe(bob_client, bob["AttendeeId"])
+    await presence(bob_client)
+    await presence(ann_client)  # bob's entry
+    await bob_client.send(data_frame(("chat", b"before the drop", 60_000)))
+    await ann_client.recv_type(pb.SdkSignalFrame.DATA_MESSAGE)
+
+    ann_client.drop()
+    await ann_peer.close()
+    await bob_client.send(data_frame(("chat", b"while ann was away", 60_000), ("chat", b"fleeting", 0)))
+    await bob_client.ping(1)  # taken in before ann is back
+
+    ann_again = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    first, second = await ann_again.join(audio_session_id=session_id)
+    assert (first.type, second.type) == (pb.SdkSignalFrame.JOIN_ACK, pb.SdkSignalFrame.INDEX)
+    replay = await ann_again.recv()  # right after INDEX: the kept messages, the missed one included
+    assert replay.type == pb.SdkSignalFrame.DATA_MESSAGE
+    assert [(m.data, m.sender_attendee_id) for m in replay.data_message.messages] == [
+        (b"before the drop", bob["AttendeeId"]),
+        (b"while ann was away", bob["AttendeeId"]),
+    ]
+    ann_peer = MediaPeer(tone(0.0))
+    await ann_peer.subscribe(ann_again, ann["AttendeeId"])
+    snapshot = {s.attendee_id: s.audio_stream_id for s in await presence(ann_again)}
+    assert set(snapshot) == {ann["AttendeeId"], bob["AttendeeId"]}
+    assert snapshot[ann["AttendeeId"]] > ann_entry.audio_stream_id  # a fresh, higher stream id
+
+    # bob's first presence update since the drop: ann's new stream, then her old stream's leave entry, which
+    # the SDK applies silently because ann has a higher stream id by then. No dropped entry came before it.
+    rejoin, old = await presence(bob_client)
+    assert (rejoin.attendee_id, rejoin.audio_stream_id) == (ann["AttendeeId"], snapshot[ann["AttendeeId"]])
+    assert old.audio_stream_id == ann_entry.audio_stream_id
+    assert not old.HasField("attendee_id")
+    assert not old.HasField("muted")
+    assert not old.dropped
+
+    # A drop with no reconnect is announced as dropped once the grace is over.
+    ann_again.drop()
+    await ann_peer.close()
+    async with asyncio.timeout(WAIT_S):
+        [gone] = await presence(bob_client)
+    assert gone.audio_stream_id == snapshot[ann["AttendeeId"]]
+    assert gone.dropped
+    assert not gone.HasField("attendee_id")
+    await bob_peer.close()
     await bob_client.close()

@@ -71,3 +71,64 @@ async def test_speech_over_webrtc_is_transcribed_to_every_attendee(model_server:
     await peer.close()
     await talk.close()
     await hear.close()
+
+
+async def finals_until(client: SignalingClient, *words: str) -> Any:
+    """Transcript results until a final containing one of ``words``; returns that final."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            for event in await transcript_events(client):
+                if isinstance(event, Transcript):
+                    for result in event.results:
+                        text = result.alternatives[0].transcript.lower()
+                        if not result.is_partial and any(w in text for w in words):
+                            return result
+
+
+async def test_transcription_goes_on_after_the_speaker_drops_and_reconnects(
+    model_server: ServerProcess,
+) -> None:
+    chime = model_server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="signal-reconnect", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="Sam Speaker")["Attendee"]
+    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="Lee Listener")["Attendee"]
+    hear = await SignalingClient(signaling_url(meeting), listener["JoinToken"]).connect()
+    await hear.join()
+    talk = await SignalingClient(signaling_url(meeting), speaker["JoinToken"]).connect()
+    await talk.join(audio_session_id=42)
+    chime.start_meeting_transcription(
+        MeetingId=mid, TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}}
+    )
+    peer = MediaPeer(clip_48k("en_us_budget"))
+    await peer.subscribe(talk, speaker["AttendeeId"])
+    before = await finals_until(hear, "budget")
+    assert before.alternatives[0].items[0].attendee_id == speaker["AttendeeId"]
+
+    talk.drop()  # no LEAVE: the SDK reconnects with a new socket and the same audio_session_id
+    await peer.close()
+    again = await SignalingClient(signaling_url(meeting), speaker["JoinToken"]).connect()
+    await again.join(audio_session_id=42)
+    # The new socket is told transcription is on, as any joiner is.
+    [status] = [e async for e in _statuses(again)]
+    assert status.type == "started"
+    peer = MediaPeer(clip_48k("en_gb_two"))  # other words, so the result can only come from the new uplink
+    await peer.subscribe(again, speaker["AttendeeId"])
+    after = await finals_until(hear, "design", "release", "platform")
+    words = [i for i in after.alternatives[0].items if i.type == "pronunciation"]
+    assert words
+    assert {i.attendee_id for i in words} == {speaker["AttendeeId"]}
+    assert {i.external_user_id for i in words} == {"Sam Speaker"}
+
+    await peer.close()
+    await again.close()
+    await hear.close()
+
+
+async def _statuses(client: SignalingClient) -> Any:
+    """The first transcription event on ``client``, which must be a status."""
+    async with asyncio.timeout(WAIT_S):
+        events = await transcript_events(client)
+    for event in events:
+        assert isinstance(event, TranscriptionStatus)
+        yield event

@@ -102,8 +102,14 @@ class MeetingService:
         clock: Any = time.time,
         transcript_retention_s: float = 0.0,
         engine_failure: Callable[[dict[str, Any]], str | None] | None = None,
+        media_url: str | None = None,
     ) -> None:
-        """``engine_failure`` says why the speech engine cannot honour a (Transcribe-valid) configuration."""
+        """``engine_failure`` says why the speech engine cannot honour a (Transcribe-valid) configuration.
+
+        ``media_url`` (this node's ``--media-url``) is stored on the meetings created here, so that every
+        attendee's media, from any API node, meets on this one node (docs/operations.md "Several nodes").
+        """
+        self.media_url = media_url
         self.store = store
         self.limits = limits or Limits()
         self.transcript_retention_s = transcript_retention_s
@@ -119,7 +125,7 @@ class MeetingService:
             "MeetingHostId": m.meeting_host_id,
             "ExternalMeetingId": m.external_meeting_id,
             "MediaRegion": m.media_region,
-            "MediaPlacement": media_placement(base_url, m.meeting_id),
+            "MediaPlacement": media_placement(m.media_url or base_url, m.meeting_id),
             "MeetingFeatures": m.features,
             "PrimaryMeetingId": m.primary_meeting_id,
             "TenantIds": m.tenant_ids or [],
@@ -228,6 +234,7 @@ class MeetingService:
             primary_meeting_id=params.get("PrimaryMeetingId"),
             tenant_ids=params.get("TenantIds"),
             network_type=params.get("MediaPlacementNetworkType"),
+            media_url=self.media_url,
         )
         attendees, errors = self._prepare_attendees(meeting.meeting_id, items, features)
         limit = self._max_attendees(meeting)
@@ -486,7 +493,9 @@ class MeetingService:
             started_at=current.started_at if current and current.status == "started" else now,
             updated_at=now,
             stopped_at=now if failure else None,
-            extra={"message": failure} if failure else _vocabulary_extra(config, vocabularies, filters),
+            extra={"message": failure}
+            if failure
+            else {**_vocabulary_extra(config, vocabularies, filters), **_pii_extra(config)},
         )
         await self.store.save_transcription(state)
         for observer in self.observers:
@@ -566,6 +575,14 @@ def _vocabulary_extra(
         s.get("LanguageCode"),
     )
     return {"vocabularies": snap}
+
+
+def _pii_extra(config: dict[str, Any]) -> dict[str, Any]:
+    """PII/PHI settings as a snapshot that travels with the state, so every node applies the same ones."""
+    from parley.pii.settings import pii_settings
+
+    settings = pii_settings(config)
+    return {"pii": settings.to_dict()} if settings is not None else {}
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,15 @@ from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
-from parley.signaling.data import MeetingData
+from parley.signaling.data import MeetingData, Verdict
 from parley.signaling.media import LevelMeter, MixTrack, UplinkPcm, consume_uplink, volume_from_dbov
+from parley.signaling.turn import TurnIssuer, TurnSettings
 from parley.store import Attendee
 
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "_aws_wt_session"
-SERVER_TOPIC_PREFIX = "aws:"  # reserved for the server (transcription); client messages there are dropped
-MAX_DATA_MESSAGE_BYTES = 2048
+HARD_LIMIT_CLOSE = 4529  # over a data-message hard limit: 45xx makes the SDK reconnect (decision D28)
 SIGNAL_STRENGTH = 2  # the SDK's best (normalized /2): parley has no link-quality estimate
 REPLAY_CHUNK = 64  # buffered data messages per replayed DATA_MESSAGE frame
 
@@ -102,7 +102,8 @@ class Room:
                 ]
             )
             for connection in present:
-                connection.post(message)
+                if not connection.gone:
+                    connection.post(message)
 
 
 class SignalPeer:
@@ -144,6 +145,11 @@ class Connection:
         self.pc: RTCPeerConnection | None = None
         self.mix: MixTrack | None = None
         self.announced = False
+        self.audio_session_id: int | None = None  # from JOIN: the same id on a new socket is a reconnect
+        self.superseded = False  # the same client (same audio_session_id) joined again on a new socket
+        self.gone = False  # dropped without LEAVE: held in the roster for the reconnect grace
+        self.hung_up = False  # closed by the server for breaking a data-message hard limit
+        self._grace: asyncio.TimerHandle | None = None
         self._uplink = UplinkPcm()
         self.level = LevelMeter()  # uplink level between two volume indicators
         self._send_lock = asyncio.Lock()
@@ -184,6 +190,11 @@ class Connection:
         if not self.indexed:
             await self.close_socket(code, reason)
             return
+        if code == CloseCode.REPLACED and self.superseded:
+            # A reconnect of this very client (same audio_session_id), not another device: no 301. The SDK
+            # closed this socket before opening the new one, so nobody is left to read a status here.
+            await self.close_socket(CloseCode.NORMAL, "the client reconnected on a new socket")
+            return
         status = frames.AUDIO_STATUS_FOR_CLOSE.get(code)
         if status is None:
             await self.close_socket(1000 if code == CloseCode.NORMAL else 4500, reason)
@@ -200,6 +211,8 @@ class Connection:
     # -- frames ------------------------------------------------------------------------------
 
     async def handle(self, frame: Any) -> None:
+        if self.hung_up:
+            return  # frames still in flight after the hard-limit hang-up
         kind = frame.type
         if kind == pb.SdkSignalFrame.PING_PONG:
             if frame.ping_pong.type == pb.PING:
@@ -214,12 +227,21 @@ class Connection:
         elif kind == pb.SdkSignalFrame.AUDIO_CONTROL:
             self._mute(frame.audio_control.muted)
         elif kind == pb.SdkSignalFrame.DATA_MESSAGE:
-            self._relay(frame)
+            await self._relay(frame)
         # CLIENT_METRIC, MEETING_SESSION_TIMING, video frames...: nothing to do for audio only.
 
     async def _join(self, frame: Any) -> None:
         if self.session is not None:
             return  # one JOIN per socket; a reconnect opens a new socket
+        if frame.join.HasField("audio_session_id"):
+            self.audio_session_id = frame.join.audio_session_id
+            earlier = self.endpoint.rooms.get(self.attendee.meeting_id)
+            for other in earlier.joined if earlier is not None else ():
+                if (
+                    other.attendee.attendee_id == self.attendee.attendee_id
+                    and other.audio_session_id == self.audio_session_id
+                ):
+                    other.superseded = True
         session = await self.runtime.join(
             self.attendee, SignalPeer(self), event_format="chime-signal", decoder=None, greeting=""
         )
@@ -229,7 +251,7 @@ class Connection:
         room = self.endpoint.room(self.attendee.meeting_id)
         self.room = room
         room.joined.add(self)
-        await self.send(frames.join_ack())
+        await self.send(frames.join_ack(self.endpoint.turn.issue(self.attendee.attendee_id)))
         await self.send(frames.index(len(room.members) + 1))
         self.indexed = True
         # Late joiners and reconnects get the kept data messages right after INDEX. Taken in the same step
@@ -298,7 +320,13 @@ class Connection:
         }
 
     def _announce(self) -> None:
-        """First AUDIO_STREAM_ID_INFO of the connection: the full roster to it, the newcomer to others."""
+        """First AUDIO_STREAM_ID_INFO of the connection: the full roster to it, the newcomer to others.
+
+        A connection that takes over from an earlier one of the same attendee (a reconnect, or another
+        device) gets a fresh, higher stream id; the others get the new entry, then the old stream's leave
+        entry in the same frame, which the SDK applies without reporting the attendee absent (it has a
+        higher stream id by then), so presence never flaps false on a reconnect.
+        """
         room = self.room
         if self.announced or self.ended or room is None:
             return
@@ -306,13 +334,16 @@ class Connection:
         previous = room.members.get(self.attendee.attendee_id)
         self.stream_id = room.stream_id()
         room.members[self.attendee.attendee_id] = self
+        entries = [self._entry()]
         if previous is not None and previous is not self:
+            previous.cancel_grace()
             previous.leave_room()
-        present = [c for c in room.members.values() if c.announced]
+            entries.append({"audio_stream_id": previous.stream_id})
+        present = [c for c in room.members.values() if c.announced]  # those held for a reconnect included
         self.post(frames.stream_info([c._entry() for c in present]))
         for other in present:
-            if other is not self:
-                other.post(frames.stream_info([self._entry()]))
+            if other is not self and not other.gone:
+                other.post(frames.stream_info(entries))
         room.start_metadata(self.endpoint.metadata_interval_s)
 
     def _mute(self, muted: bool) -> None:
@@ -321,22 +352,29 @@ class Connection:
             return
         update = frames.stream_info([{"audio_stream_id": self.stream_id, "muted": muted}])
         for member in self.room.members.values():
-            member.post(update)
+            if not member.gone:
+                member.post(update)
 
-    def _relay(self, frame: Any) -> None:
-        """Broadcast client data messages to the other attendees, stamped with sender and ingest time.
+    async def _relay(self, frame: Any) -> None:
+        """Judge each client data message (signaling/data.py, decision D28) and act on the verdict.
 
-        Over the meeting's soft limit a message goes back to the sender alone with ``ingest_time_ns = 0``
-        (the SDK's ``throttled``), and is neither relayed nor kept. Relayed messages with a lifetime are
-        kept for late joiners.
+        Relayed messages go to the other attendees stamped with the sender and an ingest time, and are kept
+        for late joiners if they have a lifetime. Throttled (over the soft limit) and rejected (bad topic or
+        too large) ones go back to the sender alone with ``ingest_time_ns = 0``, which the SDK reports as
+        ``throttled``. Reserved ``aws:`` topics are dropped. Over a hard limit the sender is hung up on.
         """
         room = self.room
         if room is None or self.ended:
             return
         relayed: list[dict[str, Any]] = []
-        throttled: list[dict[str, Any]] = []
+        returned: list[dict[str, Any]] = []
+        hang_up = False
         for m in frame.data_message.messages:
-            if m.topic.startswith(SERVER_TOPIC_PREFIX) or len(m.data) > MAX_DATA_MESSAGE_BYTES:
+            verdict = room.data.admit(self.attendee.attendee_id, m.topic, len(m.data))
+            if verdict is Verdict.HANG_UP:
+                hang_up = True
+                break
+            if verdict is Verdict.DROPPED:
                 continue
             payload = {
                 "topic": m.topic,
@@ -345,20 +383,45 @@ class Connection:
                 "sender_attendee_id": self.attendee.attendee_id,
                 "sender_external_user_id": self.attendee.external_user_id,
             }
-            if room.data.soft.take():
+            if verdict is Verdict.RELAY:
                 payload["ingest_time_ns"] = room.data.ingest_time_ns()  # 0 would mean "throttled"
                 room.data.keep(payload)
                 relayed.append(payload)
             else:
                 payload["ingest_time_ns"] = 0
-                throttled.append(payload)
-        if throttled:
-            self.post(frames.data_messages(throttled))
+                returned.append(payload)
         if relayed:
             message = frames.data_messages(relayed)
             for other in room.joined:
                 if other is not self and other.indexed and not other.ended:
                     other.post(message)
+        if returned:
+            # Awaited, not posted: on a hang-up the verdicts on the earlier messages must precede the close.
+            await self.send(frames.data_messages(returned))
+        if hang_up:
+            self.hung_up = True
+            log.warning("hanging up on %s: data messages over the hard limit", self.attendee.attendee_id)
+            await self.close_socket(HARD_LIMIT_CLOSE, "data messages over the hard limit")
+
+    def cancel_grace(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def _hold(self) -> None:
+        """Keep this dropped connection's place in the roster for the reconnect grace (decision D29)."""
+        self.cancel_grace()
+        self._grace = asyncio.get_running_loop().call_later(self.endpoint.reconnect_grace_s, self._grace_over)
+
+    def _grace_over(self) -> None:
+        self._grace = None
+        room = self.room
+        if room is None or room.members.get(self.attendee.attendee_id) is not self:
+            return  # a reconnect took over
+        if any(c.attendee.attendee_id == self.attendee.attendee_id for c in room.joined):
+            self._hold()  # reconnected, media not up yet: the new connection takes over when it is
+            return
+        self._vacate(dropped=True)
 
     def leave_room(self, *, dropped: bool = False) -> None:
         room = self.room
@@ -366,23 +429,36 @@ class Connection:
             return
         room.joined.discard(self)
         if room.members.get(self.attendee.attendee_id) is not self:
-            if not room.members and not room.joined:
-                self.endpoint.drop_room(room)
+            self.endpoint.drop_room(room)  # forgets the room only once it is empty
             return
+        if dropped and not self.ended:
+            # The SDK reconnects after an abrupt drop, with a new socket and the same audio_session_id.
+            self.gone = True
+            self._hold()
+            return
+        self._vacate(dropped=dropped)
+
+    def _vacate(self, *, dropped: bool) -> None:
+        """Take this connection out of the roster and send the others its leave entry."""
+        room = self.room
+        if room is None or room.members.get(self.attendee.attendee_id) is not self:
+            return
+        self.cancel_grace()
         del room.members[self.attendee.attendee_id]
         entry: dict[str, Any] = {"audio_stream_id": self.stream_id}
         if dropped:
             entry["dropped"] = True
         update = frames.stream_info([entry])
         for member in room.members.values():
-            member.post(update)
+            if not member.gone:
+                member.post(update)
             if member.mix is not None:
                 member.mix.forget(self.attendee.attendee_id)
-        if not room.members and not room.joined:
-            self.endpoint.drop_room(room)
+        self.endpoint.drop_room(room)
 
     async def stop_media(self, *, dropped: bool) -> None:
         self.leave_room(dropped=dropped)
+        self.mix = None  # nobody mixes into a closed peer connection
         pc, self.pc = self.pc, None
         if pc is not None:
             with contextlib.suppress(Exception):
@@ -409,11 +485,15 @@ class SignalingSocket:
         runtime: LiveRuntime,
         *,
         leave_grace_s: float = 10.0,
+        reconnect_grace_s: float = 10.0,
         max_frame_bytes: int = 1 << 20,
         metadata_interval_s: float = 0.2,
+        turn: TurnIssuer | None = None,
     ) -> None:
         self.runtime = runtime
+        self.turn = turn or TurnIssuer(TurnSettings())  # no TURN: JOIN_ACK carries no credentials
         self.leave_grace_s = leave_grace_s
+        self.reconnect_grace_s = reconnect_grace_s  # how long a dropped attendee stays present (D29)
         self.metadata_interval_s = metadata_interval_s
         self.max_frame_bytes = max_frame_bytes
         self.rooms: dict[str, Room] = {}

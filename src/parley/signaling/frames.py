@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from parley.proto import chime_signaling_pb2 as pb
+from parley.signaling.turn import TurnCredentials
 
 FRAME_TYPE_RTC = 0x05
 
@@ -55,9 +56,20 @@ def pong(ping_id: int) -> bytes:
     return encode(frame)
 
 
-def join_ack() -> bytes:
-    # No TURN credentials (host ICE) and no compressed SDP: the SDK then uses the plain sdp_offer/answer.
-    return encode(new_frame(pb.SdkSignalFrame.JOIN_ACK, "joinack"))
+def join_ack(turn: TurnCredentials | None = None) -> bytes:
+    """JOIN_ACK; never ``wants_compressed_sdp``, so the SDK uses the plain sdp_offer/answer.
+
+    Without ``turn`` there are no TURN credentials and the SDK gathers host candidates; with them it goes
+    relay-only through the given URIs (reference §8.3).
+    """
+    frame = new_frame(pb.SdkSignalFrame.JOIN_ACK, "joinack")
+    if turn is not None:
+        credentials = frame.joinack.turn_credentials
+        credentials.username = turn.username
+        credentials.password = turn.password
+        credentials.ttl = turn.ttl
+        credentials.uris.extend(turn.uris)
+    return encode(frame)
 
 
 def index(num_participants: int) -> bytes:

@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 MIX_RATE = 48_000
 MIX_SAMPLES = 960  # 20 ms, the Opus frame the browser sends
 MAX_BUFFERED_SAMPLES = MIX_RATE // 2  # a sender more than 0.5 s ahead of the mix loses its oldest audio
+# Standing delay: audio arrives and leaves a sender's queue at the same 20 ms pace, so whatever piled up (a sender
+# that started before this downlink did, a burst after an uplink stall) would stay as added delay for good
+# (bench/media.py measured standing queues of 20-160 ms). Every DRAIN_TICKS the part of a queue that never went
+# below SLACK_SAMPLES during that window is dropped: persistent delay goes, transient jitter is kept.
+DRAIN_TICKS = 50  # 1 s
+SLACK_SAMPLES = MIX_SAMPLES  # queued audio kept as jitter slack
 
 
 def downmix_s16(frame: AudioFrame) -> np.ndarray:
@@ -102,6 +108,8 @@ class MixTrack(MediaStreamTrack):
     def __init__(self) -> None:
         super().__init__()
         self._sources: dict[str, np.ndarray] = {}
+        self._lowest: dict[str, int] = {}  # per sender, the shortest queue after a tick in this drain window
+        self._ticks = 0
         self._start: float | None = None
         self._timestamp = 0
 
@@ -114,14 +122,25 @@ class MixTrack(MediaStreamTrack):
 
     def forget(self, sender: str) -> None:
         self._sources.pop(sender, None)
+        self._lowest.pop(sender, None)
 
     def _mix(self) -> np.ndarray:
         total = np.zeros(MIX_SAMPLES, dtype=np.int32)
+        lowest = self._lowest
         for sender, buffered in list(self._sources.items()):
             if len(buffered) < MIX_SAMPLES:
+                lowest[sender] = 0
                 continue  # not enough yet: this sender is silent in this frame
             total += buffered[:MIX_SAMPLES]
-            self._sources[sender] = buffered[MIX_SAMPLES:]
+            rest = buffered[MIX_SAMPLES:]
+            self._sources[sender] = rest
+            lowest[sender] = min(lowest.get(sender, len(rest)), len(rest))
+        self._ticks += 1
+        if self._ticks % DRAIN_TICKS == 0:
+            for sender, low in lowest.items():
+                if low > SLACK_SAMPLES and sender in self._sources:
+                    self._sources[sender] = self._sources[sender][low - SLACK_SAMPLES :]  # the oldest
+            lowest.clear()
         return np.clip(total, -32768, 32767).astype(np.int16)
 
     async def recv(self) -> AudioFrame:

@@ -22,6 +22,9 @@ class Meeting:
     primary_meeting_id: str | None = None
     tenant_ids: list[str] | None = None
     network_type: str | None = None
+    # Base URL of the node that hosts the meeting's media (--media-url of the node that created it); None:
+    # whichever node answers (one node, or nodes without --media-url).
+    media_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ meetings = Table(
     Column("primary_meeting_id", String(64)),
     Column("tenant_ids", JSON),
     Column("network_type", String(16)),
+    Column("media_url", String(2000)),
     Column("last_seen_at", Float),
     UniqueConstraint("account_id", "client_request_token", name="uq_meetings_account_token"),
     Index("ix_meetings_account", "account_id"),

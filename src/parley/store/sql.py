@@ -13,6 +13,7 @@ cost of an fsync per commit).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,77 +50,38 @@ def normalize_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _names(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record))
+
+
+# A record's fields are its table's columns of the same names (store/schema.py).
+_MEETING_COLUMNS = _names(Meeting)
+_ATTENDEE_COLUMNS = _names(Attendee)
+_TRANSCRIPTION_COLUMNS = _names(TranscriptionState)
+
+
 def _meeting(row: Any) -> Meeting:
-    return Meeting(
-        meeting_id=row.meeting_id,
-        account_id=row.account_id,
-        region=row.region,
-        media_region=row.media_region,
-        created_at=row.created_at,
-        external_meeting_id=row.external_meeting_id,
-        meeting_host_id=row.meeting_host_id,
-        client_request_token=row.client_request_token,
-        request_digest=row.request_digest,
-        features=row.features,
-        notifications=row.notifications,
-        primary_meeting_id=row.primary_meeting_id,
-        tenant_ids=row.tenant_ids,
-        network_type=row.network_type,
-    )
+    return Meeting(**{name: getattr(row, name) for name in _MEETING_COLUMNS})
 
 
 def _attendee(row: Any) -> Attendee:
-    return Attendee(
-        attendee_id=row.attendee_id,
-        meeting_id=row.meeting_id,
-        external_user_id=row.external_user_id,
-        join_token=row.join_token,
-        capabilities=row.capabilities,
-        created_at=row.created_at,
-    )
+    return Attendee(**{name: getattr(row, name) for name in _ATTENDEE_COLUMNS})
 
 
 def _transcription(row: Any) -> TranscriptionState:
-    return TranscriptionState(
-        meeting_id=row.meeting_id,
-        status=row.status,
-        configuration=row.configuration,
-        region=row.region,
-        started_at=row.started_at,
-        updated_at=row.updated_at,
-        stopped_at=row.stopped_at,
-        extra=row.extra or {},
-    )
+    values = {name: getattr(row, name) for name in _TRANSCRIPTION_COLUMNS}
+    values["extra"] = values["extra"] or {}
+    return TranscriptionState(**values)
 
 
 def _meeting_values(m: Meeting) -> dict[str, Any]:
-    return {
-        "meeting_id": m.meeting_id,
-        "account_id": m.account_id,
-        "region": m.region,
-        "media_region": m.media_region,
-        "created_at": m.created_at,
-        "external_meeting_id": m.external_meeting_id,
-        "meeting_host_id": m.meeting_host_id,
-        "client_request_token": m.client_request_token,
-        "request_digest": m.request_digest,
-        "features": m.features,
-        "notifications": m.notifications,
-        "primary_meeting_id": m.primary_meeting_id,
-        "tenant_ids": m.tenant_ids,
-        "network_type": m.network_type,
-    }
+    return {name: getattr(m, name) for name in _MEETING_COLUMNS}
 
 
 def _attendee_values(a: Attendee) -> dict[str, Any]:
-    return {
-        "attendee_id": a.attendee_id,
-        "meeting_id": a.meeting_id,
-        "external_user_id": a.external_user_id,
-        "external_user_key": a.external_user_id.lower(),
-        "join_token": a.join_token,
-        "capabilities": a.capabilities,
-        "created_at": a.created_at,
+    # external_user_key: the case-folded key CreateAttendee's idempotency is checked on.
+    return {name: getattr(a, name) for name in _ATTENDEE_COLUMNS} | {
+        "external_user_key": a.external_user_id.lower()
     }
 
 
