@@ -151,3 +151,75 @@ def test_start_transcription_resolves_names(transcribe: Any, chime: Any) -> None
     start(VocabularyName="no-such-vocabulary")
     with pytest.raises(chime.exceptions.UnprocessableEntityException):
         chime.stop_meeting_transcription(MeetingId=mid)
+
+
+def test_medical_vocabulary_lifecycle_in_its_own_namespace(transcribe: Any, server: ServerProcess) -> None:
+    folder = server.data_dir / "vocabulary-files" / "clinic"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "drugs.txt").write_text("Phrase\tIPA\tSoundsLike\tDisplayAs\nzolvarin\t\t\tZolvarin\n")
+    transcribe.create_vocabulary(VocabularyName="shared-name", LanguageCode="en-US", Phrases=["plain"])
+    created = transcribe.create_medical_vocabulary(
+        VocabularyName="shared-name", LanguageCode="en-US", VocabularyFileUri="s3://clinic/drugs.txt"
+    )
+    assert (created["VocabularyName"], created["VocabularyState"]) == ("shared-name", "READY")
+    got = transcribe.get_medical_vocabulary(VocabularyName="shared-name")
+    assert got["DownloadUri"] == "s3://clinic/drugs.txt"
+    assert got["LanguageCode"] == "en-US"
+    listed = transcribe.list_medical_vocabularies(NameContains="SHARED")["Vocabularies"]
+    assert [v["VocabularyName"] for v in listed] == ["shared-name"]
+    updated = transcribe.update_medical_vocabulary(
+        VocabularyName="shared-name", LanguageCode="en-US", VocabularyFileUri="s3://clinic/drugs.txt"
+    )
+    assert updated["VocabularyState"] == "READY"
+    with pytest.raises(transcribe.exceptions.ConflictException):
+        transcribe.create_medical_vocabulary(
+            VocabularyName="shared-name", LanguageCode="en-US", VocabularyFileUri="s3://clinic/drugs.txt"
+        )
+    with pytest.raises(transcribe.exceptions.BadRequestException, match="only the language code en-US"):
+        transcribe.create_medical_vocabulary(
+            VocabularyName="british", LanguageCode="en-GB", VocabularyFileUri="s3://clinic/drugs.txt"
+        )
+    with pytest.raises(transcribe.exceptions.BadRequestException, match="couldn't be found"):
+        transcribe.create_medical_vocabulary(
+            VocabularyName="missing", LanguageCode="en-US", VocabularyFileUri="s3://clinic/none.txt"
+        )
+    transcribe.delete_medical_vocabulary(VocabularyName="shared-name")
+    with pytest.raises(transcribe.exceptions.NotFoundException):
+        transcribe.get_medical_vocabulary(VocabularyName="shared-name")
+    # The plain vocabulary of the same name is untouched.
+    assert transcribe.get_vocabulary(VocabularyName="shared-name")["VocabularyState"] == "READY"
+
+
+def test_medical_transcription_resolves_medical_vocabularies_only(
+    transcribe: Any, chime: Any, server: ServerProcess
+) -> None:
+    folder = server.data_dir / "vocabulary-files" / "ward"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "terms.txt").write_text("metoprolol\n")
+    transcribe.create_medical_vocabulary(
+        VocabularyName="ward-terms", LanguageCode="en-US", VocabularyFileUri="s3://ward/terms.txt"
+    )
+    transcribe.create_vocabulary(VocabularyName="plain-only", LanguageCode="en-US", Phrases=["parley"])
+    mid = chime.create_meeting(
+        ClientRequestToken="medical-vocab", MediaRegion="us-east-1", ExternalMeetingId="ward"
+    )["Meeting"]["MeetingId"]
+
+    def start(name: str) -> None:
+        chime.start_meeting_transcription(
+            MeetingId=mid,
+            TranscriptionConfiguration={
+                "EngineTranscribeMedicalSettings": {
+                    "LanguageCode": "en-US",
+                    "Specialty": "PRIMARYCARE",
+                    "Type": "CONVERSATION",
+                    "VocabularyName": name,
+                }
+            },
+        )
+
+    start("ward-terms")
+    chime.stop_meeting_transcription(MeetingId=mid)  # it started: Stop finds it active
+    # A plain (non-medical) vocabulary's name does not resolve for Transcribe Medical: failed, nothing to stop.
+    start("plain-only")
+    with pytest.raises(chime.exceptions.UnprocessableEntityException):
+        chime.stop_meeting_transcription(MeetingId=mid)

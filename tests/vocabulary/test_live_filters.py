@@ -1,6 +1,7 @@
-"""With the real model: each vocabulary filter method changes what participants receive, and DisplayAs
-changes a recognized spelling (clip text: "The quarterly budget review is scheduled for Thursday afternoon,
-so please bring the updated sales figures.")."""
+"""With the real model: each vocabulary filter method changes what participants receive, DisplayAs changes a
+recognized spelling (clip ``en_us_budget``: "The quarterly budget review is scheduled for Thursday afternoon,
+so please bring the updated sales figures."), and a custom vocabulary makes the recognizer spell made-up names
+it otherwise mishears (clip ``en_us_vocabulary``: "The new dashboard is built on Grafanix and Promethor.")."""
 
 from __future__ import annotations
 
@@ -15,8 +16,13 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.model
 
 
-async def final_items(server: ServerProcess, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """Stream the budget clip into a fresh meeting; the items of every final result a listener received."""
+async def final_items(
+    server: ServerProcess,
+    settings: dict[str, Any],
+    clip: str = "en_us_budget",
+    engine: str = "EngineTranscribeSettings",
+) -> list[dict[str, Any]]:
+    """Stream a clip into a fresh meeting; the items of every final result a listener received."""
     chime = server.client()
     mid = chime.create_meeting(ExternalMeetingId="vocab-live", MediaRegion="us-east-1")["Meeting"][
         "MeetingId"
@@ -25,14 +31,14 @@ async def final_items(server: ServerProcess, settings: dict[str, Any]) -> list[d
     listener = chime.create_attendee(MeetingId=mid, ExternalUserId="listener")["Attendee"]
     chime.start_meeting_transcription(
         MeetingId=mid,
-        TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US", **settings}},
+        TranscriptionConfiguration={engine: {"LanguageCode": "en-US", **settings}},
     )
     talk = await AttendeeClient(
         server.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
     ).connect()
     hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"]).connect()
     await hear.wait_for(lambda: "started" in hear.statuses(), 30)
-    await talk.stream(clip_pcm16("en_us_budget"))
+    await talk.stream(clip_pcm16(clip))
     await talk.silence(1.5)
     chime.stop_meeting_transcription(MeetingId=mid)
     await hear.wait_for(lambda: "stopped" in hear.statuses(), 90)
@@ -81,3 +87,43 @@ async def test_display_as_changes_the_spelling(model_server: ServerProcess) -> N
     )
     items = await final_items(model_server, {"VocabularyName": "team"})
     assert "salesfigures" in words(items)
+
+
+async def test_custom_vocabulary_makes_out_of_vocabulary_names_come_out_right(
+    model_server: ServerProcess,
+) -> None:
+    """Without the vocabulary Whisper base writes these names as common words ("graphics", "prolifer"); with
+    them in the vocabulary (parley passes the phrases as Whisper's prompt, D27) it spells them as listed."""
+    plain = words(await final_items(model_server, {}, clip="en_us_vocabulary"))
+    assert "dashboard" in plain
+    assert "grafanix" not in plain
+    assert "promethor" not in plain
+    transcribe = model_server.client(service="transcribe")
+    transcribe.create_vocabulary(
+        VocabularyName="products", LanguageCode="en-US", Phrases=["Grafanix", "Promethor"]
+    )
+    biased = words(await final_items(model_server, {"VocabularyName": "products"}, clip="en_us_vocabulary"))
+    assert "dashboard" in biased
+    assert "grafanix" in biased
+    assert "promethor" in biased
+
+
+async def test_medical_vocabulary_biases_transcribe_medical(model_server: ServerProcess) -> None:
+    """Transcribe Medical runs on the same recognizer; its own (medical) vocabulary biases it the same way."""
+    folder = model_server.data_dir / "vocabulary-files" / "pharmacy"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "names.txt").write_text("Grafanix\nPromethor\n")
+    model_server.client(service="transcribe").create_medical_vocabulary(
+        VocabularyName="pharmacy", LanguageCode="en-US", VocabularyFileUri="s3://pharmacy/names.txt"
+    )
+    medical = {"Specialty": "PRIMARYCARE", "Type": "DICTATION"}
+    biased = words(
+        await final_items(
+            model_server,
+            {**medical, "VocabularyName": "pharmacy"},
+            clip="en_us_vocabulary",
+            engine="EngineTranscribeMedicalSettings",
+        )
+    )
+    assert "grafanix" in biased
+    assert "promethor" in biased

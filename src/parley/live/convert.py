@@ -56,8 +56,10 @@ def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | 
     medical = configuration.get("EngineTranscribeMedicalSettings")
     if medical is not None:
         # PHI identification (ContentIdentificationType) is applied to results by parley.pii, not the engine.
-        # Transcribe Medical is US English; parley serves it with the same bundled Whisper model (docs/speech.md).
-        return StreamConfig(language_code=medical.get("LanguageCode", "en-US"))
+        # Transcribe Medical is US English; parley serves it with the same speech model as Transcribe
+        # (operations.md "Transcribe Medical"). A medical vocabulary biases it like a custom vocabulary.
+        language = medical.get("LanguageCode", "en-US")
+        return StreamConfig(language_code=language, hotwords=hotwords(vocabularies, (language,)))
     s: dict[str, Any] = configuration.get("EngineTranscribeSettings") or {}
     # ContentIdentificationType/ContentRedactionType/PiiEntityTypes act on results (parley.pii), not here.
     try:

@@ -504,14 +504,20 @@ class MeetingService:
     async def _prefetch_vocabularies(
         self, account_id: str, config: dict[str, Any]
     ) -> tuple[dict[str, VocabularyRecord], dict[str, VocabularyRecord]]:
-        """The account's vocabularies and filters that the configuration names, read once before the sync rules."""
-        s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
+        """The account's vocabularies and filters that the configuration names, read once before the sync rules.
+
+        A medical configuration's ``VocabularyName`` names a Transcribe Medical vocabulary (their own namespace).
+        """
+        medical = config.get("EngineTranscribeMedicalSettings")
+        s: dict[str, Any] = medical or config.get("EngineTranscribeSettings") or {}
 
         def names(*keys: str) -> list[str]:
             return [n.strip() for k in keys for n in (s.get(k) or "").split(",") if n.strip()]
 
         vocabularies = await self.store.get_vocabularies(
-            "vocabulary", account_id, names("VocabularyName", "VocabularyNames")
+            "medical" if medical is not None else "vocabulary",
+            account_id,
+            names("VocabularyName", "VocabularyNames"),
         )
         filters = await self.store.get_vocabularies(
             "filter", account_id, names("VocabularyFilterName", "VocabularyFilterNames")
@@ -544,14 +550,16 @@ class MeetingService:
 def _vocabulary_language_failure(config: dict[str, Any], records: list[VocabularyRecord]) -> str | None:
     """Transcribe refuses a vocabulary or filter whose language is not the stream's (or, with language
     identification, not one of the language options)."""
-    s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
+    s: dict[str, Any] = (
+        config.get("EngineTranscribeMedicalSettings") or config.get("EngineTranscribeSettings") or {}
+    )
     if s.get("IdentifyLanguage"):
         allowed = {o.strip() for o in (s.get("LanguageOptions") or "").split(",") if o.strip()}
     else:
         allowed = {s.get("LanguageCode")}
     for record in records:
         if record.language_code not in allowed:
-            noun = "vocabulary" if record.kind == "vocabulary" else "vocabulary filter"
+            noun = "vocabulary filter" if record.kind == "filter" else "vocabulary"
             return (
                 f"The language code {record.language_code} of the {noun} {record.name} doesn't match the "
                 "stream's language. Check the language and try your request again."
@@ -567,7 +575,9 @@ def _vocabulary_extra(
 
     if not vocabularies and not filters:
         return {}
-    s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
+    s: dict[str, Any] = (
+        config.get("EngineTranscribeMedicalSettings") or config.get("EngineTranscribeSettings") or {}
+    )
     snap = snapshot(
         list(vocabularies.values()),
         list(filters.values()),

@@ -112,8 +112,16 @@ def transcribe_failure(
     ``vocabulary_exists``/``vocabulary_filter_exists`` look names up in parley's Transcribe vocabulary
     store; until that API exists no name resolves, exactly as an account with no vocabularies.
     """
-    if "EngineTranscribeMedicalSettings" in config:
-        return None  # every medical field is an enum the model already validated
+    medical = config.get("EngineTranscribeMedicalSettings")
+    if medical is not None:
+        # Every other medical field is an enum the model already validated.
+        name = medical.get("VocabularyName")
+        if name and not vocabulary_exists(name):
+            return (
+                f"The requested medical vocabulary {name} couldn't be found. Check the vocabulary name and "
+                "try your request again."
+            )
+        return None
     s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
     identify = bool(s.get("IdentifyLanguage"))
     language = s.get("LanguageCode")

@@ -51,9 +51,10 @@ class TranscriptionState:
 
 @dataclass(frozen=True)
 class VocabularyRecord:
-    """A custom vocabulary (``kind="vocabulary"``) or a vocabulary filter (``kind="filter"``) of one account.
+    """A custom vocabulary (``kind="vocabulary"``), a Transcribe Medical custom vocabulary (``"medical"``) or a
+    vocabulary filter (``"filter"``) of one account.
 
-    One record type serves both: they differ only in what ``entries`` holds (vocabulary: dicts with
+    One record type serves all three: they differ only in what ``entries`` holds (vocabularies: dicts with
     ``phrase``/``display_as``; filter: plain words) and in that filters have no state.
     """
 

@@ -125,6 +125,10 @@ vocabularies = Table(
     Column("last_modified", Float, nullable=False),
 )
 
+# Transcribe Medical custom vocabularies: their own namespace (a medical and a plain vocabulary may share a
+# name), same content as ``vocabularies``.
+medical_vocabularies = vocabularies.to_metadata(metadata, name="medical_vocabularies")
+
 vocabulary_filters = Table(
     "vocabulary_filters",
     metadata,

@@ -616,7 +616,11 @@ class Store:
 
     @staticmethod
     def _vocabulary_table(kind: str) -> Any:
-        return schema.vocabularies if kind == "vocabulary" else schema.vocabulary_filters
+        return {
+            "vocabulary": schema.vocabularies,
+            "medical": schema.medical_vocabularies,
+            "filter": schema.vocabulary_filters,
+        }[kind]
 
     @staticmethod
     def _vocabulary(kind: str, row: Any) -> VocabularyRecord:
@@ -643,7 +647,7 @@ class Store:
             "file_uri": record.file_uri,
             "last_modified": record.last_modified,
         }
-        if record.kind == "vocabulary":
+        if "state" in table.c:
             values["state"] = record.state
 
         def op(conn: Connection) -> None:
@@ -682,7 +686,7 @@ class Store:
             "file_uri": record.file_uri,
             "last_modified": record.last_modified,
         }
-        if record.kind == "vocabulary":
+        if "state" in table.c:
             values["state"] = record.state
 
         def op(conn: Connection) -> bool:
@@ -726,7 +730,7 @@ class Store:
                 q = q.where(table.c.name > after)
             if name_contains:
                 q = q.where(func.lower(table.c.name).contains(name_contains.lower(), autoescape=True))
-            if state is not None and kind == "vocabulary":
+            if state is not None and "state" in table.c:
                 q = q.where(table.c.state == state)
             q = q.order_by(table.c.name).limit(limit)
             return [self._vocabulary(kind, r) for r in conn.execute(q)]

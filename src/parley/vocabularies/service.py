@@ -1,8 +1,10 @@
 """The Amazon Transcribe vocabulary operations, without HTTP: modeled input dicts in, output dicts out.
 
-Decisions (docs/decisions.md D22–D26): vocabularies are READY as soon as Create/Update answers; content comes
-inline (``Phrases``/``Words``) or from ``s3://bucket/key`` resolved under ``<data-dir>/vocabulary-files``
-(parley reaches no network); lists are ordered by name with an opaque ``NextToken``.
+Custom vocabularies, vocabulary filters and Transcribe Medical custom vocabularies (a namespace of their own,
+content from a file only, US English only). Decisions (docs/decisions.md D22–D26, D35): vocabularies are READY
+as soon as Create/Update answers; content comes inline (``Phrases``/``Words``) or from ``s3://bucket/key``
+resolved under ``<data-dir>/vocabulary-files`` (parley reaches no network); lists are ordered by name with an
+opaque ``NextToken``.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ DEFAULT_PAGE = 5  # Transcribe's documented default MaxResults
 
 
 def _names(kind: str) -> tuple[str, str]:
-    return (
-        ("vocabulary", "VocabularyName")
-        if kind == "vocabulary"
-        else ("vocabulary filter", "VocabularyFilterName")
-    )
+    """(noun for messages, name parameter) of a record kind."""
+    return {
+        "vocabulary": ("vocabulary", "VocabularyName"),
+        "medical": ("medical vocabulary", "VocabularyName"),
+        "filter": ("vocabulary filter", "VocabularyFilterName"),
+    }[kind]
+
+
+MEDICAL_LANGUAGE = "en-US"  # Transcribe Medical transcribes US English only
 
 
 class VocabularyService:
@@ -75,37 +81,35 @@ class VocabularyService:
         return [{"phrase": line.strip(), "display_as": None} for line in lines]
 
     def _content(self, kind: str, params: dict[str, Any]) -> tuple[list[Any], str | None]:
+        if kind == "medical" and params.get("LanguageCode", MEDICAL_LANGUAGE) != MEDICAL_LANGUAGE:
+            raise bad_request(f"Medical vocabularies support only the language code {MEDICAL_LANGUAGE}.")
+        phrases = kind != "filter"  # vocabularies (plain and medical) hold phrases, filters words
         inline_key, file_key = (
-            ("Phrases", "VocabularyFileUri")
-            if kind == "vocabulary"
-            else (
-                "Words",
-                "VocabularyFilterFileUri",
-            )
+            ("Phrases", "VocabularyFileUri") if phrases else ("Words", "VocabularyFilterFileUri")
         )
         inline, uri = params.get(inline_key), params.get(file_key)
-        if (inline is None) == (uri is None):
+        if (inline is None) == (uri is None):  # the model requires the file URI of a medical vocabulary
             raise bad_request(f"Specify either {inline_key} or {file_key}, not both and not neither.")
         if uri is not None:
             text = self._read_file(uri)
-            if kind == "vocabulary":
+            if phrases:
                 raw: list[Any] = self._vocabulary_entries(text)
             else:
                 raw = [line.strip() for line in text.splitlines() if line.strip()]
-        elif kind == "vocabulary":
+        elif phrases:
             raw = [{"phrase": p, "display_as": None} for p in inline]
         else:
             raw = list(inline)
         entries: list[Any] = []
         size = 0
         for entry in raw:
-            text = entry["phrase"] if kind == "vocabulary" else entry
+            text = entry["phrase"] if phrases else entry
             if not text.strip() or len(text) > MAX_ENTRY:
                 raise bad_request(f"Each entry must have between 1 and {MAX_ENTRY} characters.")
             if kind == "filter" and len(text.split()) != 1:
                 raise bad_request(f"The vocabulary filter entry '{text}' isn't a single word.")
             size += len(text.encode())
-            if kind == "vocabulary":
+            if phrases:
                 # Transcribe writes multi-word phrases with hyphens ("Los-Angeles"); recognition sees spaces.
                 entries.append(
                     {"phrase": " ".join(text.replace("-", " ").split()), "display_as": entry["display_as"]}
@@ -226,8 +230,8 @@ class VocabularyService:
             out["DownloadUri"] = record.file_uri
         return out
 
-    async def list_vocabularies(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-        records, token = await self._list("vocabulary", caller, params)
+    async def _vocabulary_page(self, kind: str, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        records, token = await self._list(kind, caller, params)
         out: dict[str, Any] = {"Vocabularies": [self._vocabulary_out(r) for r in records]}
         if params.get("StateEquals"):
             out["Status"] = params["StateEquals"]
@@ -235,11 +239,32 @@ class VocabularyService:
             out["NextToken"] = token
         return out
 
+    async def list_vocabularies(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._vocabulary_page("vocabulary", caller, params)
+
     async def update_vocabulary(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         return self._vocabulary_out(await self._update("vocabulary", caller, params))
 
     async def delete_vocabulary(self, caller: Caller, params: dict[str, Any]) -> None:
         await self._delete("vocabulary", caller, params["VocabularyName"])
+
+    # -- medical vocabularies -------------------------------------------------------------------
+
+    async def create_medical_vocabulary(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        return self._vocabulary_out(await self._create("medical", caller, params))
+
+    async def get_medical_vocabulary(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        record = await self._get("medical", caller, params["VocabularyName"])
+        return {**self._vocabulary_out(record), "DownloadUri": record.file_uri}
+
+    async def list_medical_vocabularies(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._vocabulary_page("medical", caller, params)
+
+    async def update_medical_vocabulary(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        return self._vocabulary_out(await self._update("medical", caller, params))
+
+    async def delete_medical_vocabulary(self, caller: Caller, params: dict[str, Any]) -> None:
+        await self._delete("medical", caller, params["VocabularyName"])
 
     # -- vocabulary filters ---------------------------------------------------------------------
 
@@ -281,6 +306,11 @@ class VocabularyService:
             "ListVocabularies": self.list_vocabularies,
             "UpdateVocabulary": self.update_vocabulary,
             "DeleteVocabulary": self.delete_vocabulary,
+            "CreateMedicalVocabulary": self.create_medical_vocabulary,
+            "GetMedicalVocabulary": self.get_medical_vocabulary,
+            "ListMedicalVocabularies": self.list_medical_vocabularies,
+            "UpdateMedicalVocabulary": self.update_medical_vocabulary,
+            "DeleteMedicalVocabulary": self.delete_medical_vocabulary,
             "CreateVocabularyFilter": self.create_vocabulary_filter,
             "GetVocabularyFilter": self.get_vocabulary_filter,
             "ListVocabularyFilters": self.list_vocabulary_filters,

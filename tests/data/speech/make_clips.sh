@@ -48,6 +48,10 @@ if [[ $mode == tests ]]; then
     "My name is John Smith." \
     "My phone number is four two five, eight one three, two nine four seven." \
     "My card number is forty five thirty two, seventy five ninety eight, thirty three sixty seven, forty eight sixty four."
+  # Custom vocabulary: two made-up product names Whisper base misspells unless they are in its prompt
+  # (tests/vocabulary/test_live_filters.py).
+  clip en_us_vocabulary en-us 160 0.4 0 0.8 \
+    "The new dashboard is built on Grafanix and Promethor."
 else
   clip bench_01 en-us 165 0.6 0.9 1.0 \
     "Good morning everyone, thanks for joining the weekly planning call." \
