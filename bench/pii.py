@@ -31,50 +31,26 @@ import asyncio
 import json
 import platform
 import statistics
+import sys
 import time
-import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from parley.pii.service import PiiService
-from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings
-from parley.transcripts.events import TranscriptAlternative, TranscriptItem, TranscriptResult
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-DATA = Path(__file__).resolve().parent / "data" / "pii_utterances.jsonl"
-ORIGIN_MS = 1_764_000_000_000
+from tests.pii.results import result_of  # noqa: E402
+
+from parley.pii.service import PiiService  # noqa: E402
+from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings  # noqa: E402
+from parley.transcripts.events import TranscriptResult  # noqa: E402
+
+DATA = ROOT / "bench" / "data" / "pii_utterances.jsonl"
 
 
 def load() -> list[dict[str, Any]]:
     return [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
-
-
-def _is_punct(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("P")
-
-
-def result_of(text: str, rid: int) -> TranscriptResult:
-    items: list[TranscriptItem] = []
-    for k, token in enumerate(text.split()):
-        i, j = 0, len(token)
-        while i < j and _is_punct(token[i]):
-            i += 1
-        while j > i and _is_punct(token[j - 1]):
-            j -= 1
-        start = ORIGIN_MS + k * 500
-        items += [TranscriptItem("punctuation", start, start, "a", "u", ch) for ch in token[:i]]
-        items.append(
-            TranscriptItem("pronunciation", start, start + 400, "a", "u", token[i:j], confidence=0.9)
-        )
-        items += [TranscriptItem("punctuation", start + 400, start + 400, "a", "u", ch) for ch in token[j:]]
-    return TranscriptResult(
-        result_id=f"r{rid}",
-        channel_id="ch_0",
-        is_partial=False,
-        start_time_ms=ORIGIN_MS,
-        end_time_ms=items[-1].end_time_ms,
-        alternatives=(TranscriptAlternative(items=tuple(items), transcript=text),),
-    )
 
 
 def pct(n: int, d: int) -> str:
@@ -123,7 +99,7 @@ async def run(
     out: list[TranscriptResult] = []
     times: list[float] = []
     for i, row in enumerate(rows):
-        result = result_of(row["text"], i)
+        result = result_of(row["text"], result_id=f"r{i}")
         t0 = time.perf_counter()
         checked = result if settings is None else await service.apply(result, settings)
         times.append((time.perf_counter() - t0) * 1000)
@@ -146,7 +122,7 @@ async def main() -> None:
     service = PiiService()
     t0 = time.perf_counter()
     await service.apply(
-        result_of("warm up with John Smith", 0), PiiSettings("identify", "PII", frozenset(PII_TYPES), "en-US")
+        result_of("warm up with John Smith", result_id="r0"), PiiSettings("identify", "PII", frozenset(PII_TYPES), "en-US")
     )
     load_s = time.perf_counter() - t0
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")

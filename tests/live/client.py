@@ -117,3 +117,34 @@ class AttendeeClient:
             await self.ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+
+async def transcribe_clip(
+    server: Any,
+    clip: str,
+    configuration: dict[str, Any],
+    *,
+    region: str = "us-east-1",
+    trailing_silence_s: float = 1.5,
+) -> list[dict[str, Any]]:
+    """One speaker streams ``clip`` into a fresh meeting transcribed with ``configuration``; every result a
+    listener received (protobuf events), in order. Stop comes after ``trailing_silence_s`` of silence, so the
+    VAD ends the last sentence itself. ``server`` is a ``tests.support.server.ServerProcess``."""
+    chime = server.client()
+    mid = chime.create_meeting(ExternalMeetingId="clip", MediaRegion=region)["Meeting"]["MeetingId"]
+    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]
+    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="listener")["Attendee"]
+    chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=configuration)
+    talk = await AttendeeClient(
+        server.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
+    ).connect()
+    hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"], events="protobuf").connect()
+    await hear.wait_for(lambda: "started" in hear.statuses(), 30)
+    await talk.stream(clip_pcm16(clip))
+    await talk.silence(trailing_silence_s)
+    chime.stop_meeting_transcription(MeetingId=mid)
+    await hear.wait_for(lambda: "stopped" in hear.statuses(), 90)
+    await asyncio.gather(talk.close(), hear.close())
+    chime.delete_meeting(MeetingId=mid)
+    assert "failed" not in hear.statuses()
+    return hear.transcripts()

@@ -3,39 +3,18 @@ in a meeting that prefers English comes back as German, with scores for every op
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from tests.live.client import AttendeeClient, clip_pcm16
+from tests.live.client import transcribe_clip
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
 
 
 async def results_for(server: ServerProcess, clip: str, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    chime = server.client()
-    mid = chime.create_meeting(ExternalMeetingId="lang-id", MediaRegion="eu-central-1")["Meeting"][
-        "MeetingId"
-    ]
-    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]
-    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="listener")["Attendee"]
-    chime.start_meeting_transcription(
-        MeetingId=mid, TranscriptionConfiguration={"EngineTranscribeSettings": settings}
-    )
-    talk = await AttendeeClient(
-        server.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
-    ).connect()
-    hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"], events="protobuf").connect()
-    await hear.wait_for(lambda: "started" in hear.statuses(), 30)
-    await talk.stream(clip_pcm16(clip))
-    await talk.silence(1.5)
-    chime.stop_meeting_transcription(MeetingId=mid)
-    await hear.wait_for(lambda: "stopped" in hear.statuses(), 90)
-    await asyncio.gather(talk.close(), hear.close())
-    chime.delete_meeting(MeetingId=mid)
-    return hear.transcripts()
+    return await transcribe_clip(server, clip, {"EngineTranscribeSettings": settings}, region="eu-central-1")
 
 
 async def test_identifies_the_non_preferred_language(model_server: ServerProcess) -> None:

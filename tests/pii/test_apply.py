@@ -7,7 +7,7 @@ import dataclasses
 from parley.pii.apply import apply_pii, text_of, withheld
 from parley.pii.detector import Detector, Finding
 from parley.pii.settings import PII_TYPES, PiiSettings
-from tests.pii.conftest import result_of, word_end, word_start
+from tests.pii.results import result_of, word_end, word_start
 
 TEXT = "My name is John Smith, my phone number is 206 555 0100."
 ALL = frozenset(PII_TYPES)

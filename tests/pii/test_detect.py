@@ -7,7 +7,7 @@ import pytest
 from parley.pii.apply import apply_pii
 from parley.pii.detector import Detector, Finding, resolve
 from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings
-from tests.pii.conftest import result_of
+from tests.pii.results import result_of
 
 IDENTIFY = PiiSettings("identify", "PII", frozenset(PII_TYPES), "en-US")
 

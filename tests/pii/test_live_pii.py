@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from tests.live.client import AttendeeClient, clip_pcm16
+from tests.live.client import transcribe_clip
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
@@ -17,25 +16,8 @@ MEDICAL = {"LanguageCode": "en-US", "Specialty": "PRIMARYCARE", "Type": "CONVERS
 
 
 async def received(server: ServerProcess, configuration: dict[str, Any]) -> list[dict[str, Any]]:
-    """Stream the PII clip into a fresh meeting; every result a listener received, in order."""
-    chime = server.client()
-    mid = chime.create_meeting(ExternalMeetingId="pii-live", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
-    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="caller")["Attendee"]
-    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="agent")["Attendee"]
-    chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=configuration)
-    talk = await AttendeeClient(
-        server.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
-    ).connect()
-    hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"], events="protobuf").connect()
-    await hear.wait_for(lambda: "started" in hear.statuses(), 30)
-    await talk.stream(clip_pcm16("en_us_pii"))
-    await talk.silence(3.0)  # the VAD ends the last sentence itself before Stop
-    chime.stop_meeting_transcription(MeetingId=mid)
-    await hear.wait_for(lambda: "stopped" in hear.statuses(), 90)
-    await asyncio.gather(talk.close(), hear.close())
-    chime.delete_meeting(MeetingId=mid)
-    assert "failed" not in hear.statuses()
-    return hear.transcripts()
+    """Every result a listener received while the caller read out the PII clip."""
+    return await transcribe_clip(server, "en_us_pii", configuration, trailing_silence_s=3.0)
 
 
 def finals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

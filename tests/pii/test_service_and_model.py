@@ -13,7 +13,7 @@ from parley.pii.detector import Finding
 from parley.pii.model import DIGESTS, PiiModelError, pipeline_dir, verify
 from parley.pii.service import PiiService
 from parley.pii.settings import PII_TYPES, PiiSettings
-from tests.pii.conftest import result_of
+from tests.pii.results import result_of
 
 ALL = frozenset(PII_TYPES)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from av import AudioFrame
 
 from parley.proto import chime_signaling_pb2 as pb
@@ -71,8 +71,8 @@ class PcmTrack(MediaStreamTrack):
 class MediaPeer:
     """The client's peer connection; ``loudest`` tracks the largest sample heard on the downlink."""
 
-    def __init__(self, samples: np.ndarray) -> None:
-        self.pc = RTCPeerConnection()
+    def __init__(self, samples: np.ndarray, configuration: RTCConfiguration | None = None) -> None:
+        self.pc = RTCPeerConnection(configuration)
         self.pc.addTransceiver(PcmTrack(samples), direction="sendrecv")
         self.loudest = 0
         self.heard = asyncio.Event()

@@ -23,18 +23,28 @@ from tests.signaling.media_client import MediaPeer, tone
 WAIT_S = 30.0  # bounds, not timings: a broken server fails instead of hanging
 
 
+def meeting_with(chime: Any, external_id: str, *names: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new meeting and one attendee per name."""
+    meeting = chime.create_meeting(ExternalMeetingId=external_id, MediaRegion="us-east-1")["Meeting"]
+    attendees = [
+        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
+        for name in names
+    ]
+    return meeting, attendees
+
+
+async def connect(meeting: dict[str, Any], attendee: dict[str, Any]) -> SignalingClient:
+    return await SignalingClient(signaling_url(meeting), attendee["JoinToken"]).connect()
+
+
 async def presence(client: SignalingClient) -> list[Any]:
     message = await client.recv_type(pb.SdkSignalFrame.AUDIO_STREAM_ID_INFO)
     return list(message.audio_stream_id_info.streams)
 
 
 async def test_subscribe_ack_presence_mix_and_leave(chime: Any) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="media", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    meeting, (ann, bob) = meeting_with(chime, "media", "ann", "bob")
+    ann_client = await connect(meeting, ann)
     await ann_client.join()
     ann_peer = MediaPeer(tone(0.0))  # ann is silent
     ack = await ann_peer.subscribe(ann_client, ann["AttendeeId"])
@@ -49,7 +59,7 @@ async def test_subscribe_ack_presence_mix_and_leave(chime: Any) -> None:
     ]
     ann_stream = snapshot[0].audio_stream_id
 
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    bob_client = await connect(meeting, bob)
     await bob_client.join()
     bob_peer = MediaPeer(tone(60.0))  # bob plays a tone, which ann hears through the mix
     await bob_peer.subscribe(bob_client, bob["AttendeeId"])
@@ -83,13 +93,9 @@ async def test_subscribe_ack_presence_mix_and_leave(chime: Any) -> None:
 
 
 async def test_data_messages_are_relayed_with_sender_and_ingest_time(chime: Any) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="data", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    meeting, (ann, bob) = meeting_with(chime, "data", "ann", "bob")
+    ann_client = await connect(meeting, ann)
+    bob_client = await connect(meeting, bob)
     await ann_client.join()
     await bob_client.join()
     message = frame(pb.SdkSignalFrame.DATA_MESSAGE, "data_message")
@@ -108,17 +114,13 @@ async def test_data_messages_are_relayed_with_sender_and_ingest_time(chime: Any)
 
 
 async def test_volume_indicators_follow_the_uplink_levels(chime: Any) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="volume", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    meeting, (ann, bob) = meeting_with(chime, "volume", "ann", "bob")
+    ann_client = await connect(meeting, ann)
     await ann_client.join()
     ann_peer = MediaPeer(tone(0.0))  # silent
     await ann_peer.subscribe(ann_client, ann["AttendeeId"])
     [ann_entry] = await presence(ann_client)
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    bob_client = await connect(meeting, bob)
     await bob_client.join()
     bob_peer = MediaPeer(tone(60.0))  # a tone at about -12 dBov
     await bob_peer.subscribe(bob_client, bob["AttendeeId"])
@@ -156,12 +158,8 @@ def data_frame(*messages: tuple[str, bytes, int]) -> Any:
 async def test_lifetime_data_messages_are_replayed_after_index_to_late_joiners_and_reconnects(
     chime: Any,
 ) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="lifetime", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    meeting, (ann, bob) = meeting_with(chime, "lifetime", "ann", "bob")
+    ann_client = await connect(meeting, ann)
     await ann_client.join()
     await ann_client.send(
         data_frame(("kept", b"first", 60_000), ("fleeting", b"no lifetime", 0), ("brief", b"1 ms", 1))
@@ -170,7 +168,7 @@ async def test_lifetime_data_messages_are_replayed_after_index_to_late_joiners_a
     await ann_client.ping(1)  # frames are handled in order: both messages were taken in
     await asyncio.sleep(0.05)  # longer than the 1 ms lifetime
 
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    bob_client = await connect(meeting, bob)
     _, index = await bob_client.join()
     assert index.type == pb.SdkSignalFrame.INDEX
     replay = await bob_client.recv()  # right after INDEX
@@ -185,7 +183,7 @@ async def test_lifetime_data_messages_are_replayed_after_index_to_late_joiners_a
 
     # The sender reconnecting, alone in the meeting, gets the same buffer (its own messages included).
     await ann_client.close()
-    again = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    again = await connect(meeting, ann)
     await again.join(audio_session_id=2)
     replay = await again.recv()
     assert replay.type == pb.SdkSignalFrame.DATA_MESSAGE
@@ -196,13 +194,9 @@ async def test_lifetime_data_messages_are_replayed_after_index_to_late_joiners_a
 
 
 async def test_data_messages_over_the_soft_limit_go_back_to_the_sender_as_throttled(chime: Any) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="throttle", MediaRegion="us-east-1")["Meeting"]
-    ann, bob, cat = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob", "cat")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    meeting, (ann, bob, cat) = meeting_with(chime, "throttle", "ann", "bob", "cat")
+    ann_client = await connect(meeting, ann)
+    bob_client = await connect(meeting, bob)
     await ann_client.join()
     await bob_client.join()
     sent = 250
@@ -237,7 +231,7 @@ async def test_data_messages_over_the_soft_limit_go_back_to_the_sender_as_thrott
     assert all(m.ingest_time_ns > 0 for m in relayed)
     assert len(relayed) <= 200 + math.ceil(100 * elapsed)  # burst 200, refilled at 100/s
     # Throttled messages were not kept: a late joiner gets exactly the relayed ones.
-    late = await SignalingClient(signaling_url(meeting), cat["JoinToken"]).connect()
+    late = await connect(meeting, cat)
     await late.join()
     replayed: list[Any] = []
     while len(replayed) < len(relayed):
@@ -253,13 +247,9 @@ async def test_data_messages_over_the_soft_limit_go_back_to_the_sender_as_thrott
 async def test_messages_breaking_the_topic_or_size_rules_go_back_to_the_sender_as_throttled(
     chime: Any,
 ) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="rules", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    meeting, (ann, bob) = meeting_with(chime, "rules", "ann", "bob")
+    ann_client = await connect(meeting, ann)
+    bob_client = await connect(meeting, bob)
     await ann_client.join()
     await bob_client.join()
     await ann_client.send(
@@ -281,7 +271,7 @@ async def test_messages_breaking_the_topic_or_size_rules_go_back_to_the_sender_a
     ]  # the aws: message is not echoed
     # Rejected messages are not kept: a late joiner gets nothing replayed.
     await bob_client.close()
-    late = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    late = await connect(meeting, bob)
     await late.join(audio_session_id=2)
     await late.send(frame(pb.SdkSignalFrame.PING_PONG, "ping_pong", type=pb.PING, ping_id=5))
     pong = await late.recv()  # the first frame after INDEX: no replayed DATA_MESSAGE came before it
@@ -291,13 +281,9 @@ async def test_messages_breaking_the_topic_or_size_rules_go_back_to_the_sender_a
 
 
 async def test_an_attendee_over_the_hard_limit_is_hung_up_on_and_can_reconnect(chime: Any) -> None:
-    meeting = chime.create_meeting(ExternalMeetingId="hard-limit", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    meeting, (ann, bob) = meeting_with(chime, "hard-limit", "ann", "bob")
+    ann_client = await connect(meeting, ann)
+    bob_client = await connect(meeting, bob)
     await ann_client.join(audio_session_id=9)
     await bob_client.join()
     # One frame of 3000 messages: taken in within far less than the 5 s the burst's refill would need.
@@ -317,7 +303,7 @@ async def test_an_attendee_over_the_hard_limit_is_hung_up_on_and_can_reconnect(c
         assert [int(m.data) for m in answered] == sorted(int(m.data) for m in answered)
     assert {int(m.data) for m in relayed + throttled} == set(range(taken))  # all of them, up to the hang-up
     # The SDK's reconnect: a new socket, the same audio_session_id.
-    again = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    again = await connect(meeting, ann)
     first, second = await again.join(audio_session_id=9)
     assert (first.type, second.type) == (pb.SdkSignalFrame.JOIN_ACK, pb.SdkSignalFrame.INDEX)
     assert (await again.ping(1)).ping_pong.ping_id == 1
@@ -330,9 +316,9 @@ async def test_a_second_socket_with_the_same_audio_session_id_is_a_reconnect_not
 ) -> None:
     meeting = chime.create_meeting(ExternalMeetingId="half-open", MediaRegion="us-east-1")["Meeting"]
     ann = chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId="ann")["Attendee"]
-    first = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    first = await connect(meeting, ann)
     await first.join(audio_session_id=7)
-    second = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    second = await connect(meeting, ann)
     await second.join(audio_session_id=7)
     # The old socket is closed without AUDIO_STATUS 301 (AudioJoinedFromAnotherDevice would end the session).
     with pytest.raises(websockets.ConnectionClosed) as info:
@@ -349,18 +335,14 @@ async def test_a_dropped_attendee_reconnects_present_throughout_and_gets_the_mis
 ) -> None:
     """The SDK's reconnect after an abrupt drop (reference §7): a new socket, JOIN with the same
     audio_session_id, a new peer connection. The others never see the attendee absent (D29)."""
-    meeting = chime.create_meeting(ExternalMeetingId="reconnect", MediaRegion="us-east-1")["Meeting"]
-    ann, bob = (
-        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
-        for name in ("ann", "bob")
-    )
+    meeting, (ann, bob) = meeting_with(chime, "reconnect", "ann", "bob")
     session_id = 3569085152
-    ann_client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    ann_client = await connect(meeting, ann)
     await ann_client.join(audio_session_id=session_id)
     ann_peer = MediaPeer(tone(0.0))
     await ann_peer.subscribe(ann_client, ann["AttendeeId"])
     [ann_entry] = await presence(ann_client)
-    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    bob_client = await connect(meeting, bob)
     await bob_client.join()
     bob_peer = MediaPeer(tone(0.0))
     await bob_peer.subscribe(bob_client, bob["AttendeeId"])
@@ -374,7 +356,7 @@ async def test_a_dropped_attendee_reconnects_present_throughout_and_gets_the_mis
     await bob_client.send(data_frame(("chat", b"while ann was away", 60_000), ("chat", b"fleeting", 0)))
     await bob_client.ping(1)  # taken in before ann is back
 
-    ann_again = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    ann_again = await connect(meeting, ann)
     first, second = await ann_again.join(audio_session_id=session_id)
     assert (first.type, second.type) == (pb.SdkSignalFrame.JOIN_ACK, pb.SdkSignalFrame.INDEX)
     replay = await ann_again.recv()  # right after INDEX: the kept messages, the missed one included

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from parley import cli
@@ -36,7 +36,7 @@ from parley.signaling.turn import (
     rest_api_credentials,
 )
 from tests.signaling.client import SignalingClient, signaling_url
-from tests.signaling.media_client import MediaPeer, PcmTrack, tone
+from tests.signaling.media_client import MediaPeer, tone
 from tests.support.server import ServerProcess, free_port, write_credentials
 
 SECRET = "north-wind-static-secret"
@@ -284,15 +284,7 @@ class RelayPeer(MediaPeer):
             ],
             iceTransportPolicy=RTCIceTransportPolicy.RELAY,
         )
-        self.pc = RTCPeerConnection(config)
-        self.pc.addTransceiver(PcmTrack(samples), direction="sendrecv")
-        self.loudest = 0
-        self.heard = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-
-        @self.pc.on("track")
-        def on_track(track: Any) -> None:
-            self._tasks.append(asyncio.get_running_loop().create_task(self._listen(track)))
+        super().__init__(samples, config)
 
 
 async def test_audio_flows_through_coturn_with_the_issued_credentials(

@@ -5,12 +5,11 @@ it otherwise mishears (clip ``en_us_vocabulary``: "The new dashboard is built on
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from tests.live.client import AttendeeClient, clip_pcm16
+from tests.live.client import transcribe_clip
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
@@ -22,29 +21,9 @@ async def final_items(
     clip: str = "en_us_budget",
     engine: str = "EngineTranscribeSettings",
 ) -> list[dict[str, Any]]:
-    """Stream a clip into a fresh meeting; the items of every final result a listener received."""
-    chime = server.client()
-    mid = chime.create_meeting(ExternalMeetingId="vocab-live", MediaRegion="us-east-1")["Meeting"][
-        "MeetingId"
-    ]
-    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]
-    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="listener")["Attendee"]
-    chime.start_meeting_transcription(
-        MeetingId=mid,
-        TranscriptionConfiguration={engine: {"LanguageCode": "en-US", **settings}},
-    )
-    talk = await AttendeeClient(
-        server.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
-    ).connect()
-    hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"]).connect()
-    await hear.wait_for(lambda: "started" in hear.statuses(), 30)
-    await talk.stream(clip_pcm16(clip))
-    await talk.silence(1.5)
-    chime.stop_meeting_transcription(MeetingId=mid)
-    await hear.wait_for(lambda: "stopped" in hear.statuses(), 90)
-    await asyncio.gather(talk.close(), hear.close())
-    chime.delete_meeting(MeetingId=mid)
-    return [i for r in hear.transcripts() if not r["isPartial"] for i in r["alternatives"][0]["items"]]
+    """The items of every final result a listener received while ``clip`` was spoken."""
+    results = await transcribe_clip(server, clip, {engine: {"LanguageCode": "en-US", **settings}})
+    return [i for r in results if not r["isPartial"] for i in r["alternatives"][0]["items"]]
 
 
 def words(items: list[dict[str, Any]]) -> list[str]:

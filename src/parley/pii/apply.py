@@ -11,7 +11,6 @@ hides.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +24,7 @@ from parley.transcripts.events import (
     TranscriptItem,
     TranscriptResult,
 )
+from parley.transcripts.text import split_punctuation
 
 
 class Finder(Protocol):
@@ -42,20 +42,6 @@ def apply_pii(result: TranscriptResult, settings: PiiSettings, finder: Finder) -
         return result
     alternatives = tuple(_alternative(alt, settings, finder) for alt in result.alternatives)
     return dataclasses.replace(result, alternatives=alternatives)
-
-
-def _is_punct(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("P")
-
-
-def _strip(token: str) -> tuple[str, str, str]:
-    """(leading punctuation, core, trailing punctuation) of a transcript token."""
-    i, j = 0, len(token)
-    while i < j and _is_punct(token[i]):
-        i += 1
-    while j > i and _is_punct(token[j - 1]):
-        j -= 1
-    return token[:i], token[i:j], token[j:]
 
 
 def text_of(items: Sequence[TranscriptItem]) -> str:
@@ -152,9 +138,9 @@ def _align(transcript: str, items: Sequence[TranscriptItem]) -> _Words | None:
     for k, item in enumerate(items):
         if item.type != "pronunciation":
             continue
-        while t < len(tokens) and not _strip(tokens[t])[1]:
+        while t < len(tokens) and not split_punctuation(tokens[t])[1]:
             t += 1
-        if t >= len(tokens) or _strip(tokens[t])[1] != item.content:
+        if t >= len(tokens) or split_punctuation(tokens[t])[1] != item.content:
             return None
         token_of[k] = t
         t += 1
@@ -167,8 +153,8 @@ def _span_text(words: _Words | None, items: Sequence[TranscriptItem], first: int
     if words is not None and first in words.token_of and last in words.token_of:
         a, b = words.token_of[first], words.token_of[last]
         tokens = words.tokens[a : b + 1]
-        tokens[0] = "".join(_strip(tokens[0])[1:])
-        tokens[-1] = "".join(_strip(tokens[-1])[:2])
+        tokens[0] = "".join(split_punctuation(tokens[0])[1:])
+        tokens[-1] = "".join(split_punctuation(tokens[-1])[:2])
         return " ".join(tokens)
     return text_of(items[first : last + 1])
 
@@ -182,7 +168,7 @@ def _redact_transcript(words: _Words, spans: list[tuple[int, int, Finding]]) -> 
         if not covered:
             return None
         a, b = covered[0], covered[-1]
-        lead = _strip(tokens[a])[0]
-        trail = _strip(tokens[b])[2]
+        lead = split_punctuation(tokens[a])[0]
+        trail = split_punctuation(tokens[b])[2]
         tokens[a : b + 1] = [f"{lead}[{finding.type}]{trail}"]
     return " ".join(tokens)

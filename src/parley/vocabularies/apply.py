@@ -13,12 +13,12 @@ identification that is the result's identified language.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from parley.store import VocabularyRecord
 from parley.transcripts.events import TranscriptAlternative, TranscriptItem, TranscriptResult
+from parley.transcripts.text import split_punctuation
 
 MASK = "***"
 
@@ -56,20 +56,6 @@ def hotwords(snap: dict[str, Any] | None, languages: Sequence[str]) -> str | Non
                 if shown not in phrases:
                     phrases.append(shown)
     return ", ".join(phrases) or None
-
-
-def _is_punct(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("P")
-
-
-def _split(token: str) -> tuple[str, str, str]:
-    """(leading punctuation, word, trailing punctuation)."""
-    i, j = 0, len(token)
-    while i < j and _is_punct(token[i]):
-        i += 1
-    while j > i and _is_punct(token[j - 1]):
-        j -= 1
-    return token[:i], token[i:j], token[j:]
 
 
 def _key(word: str) -> str:
@@ -139,7 +125,7 @@ def _display_alternative(
         for phrase, shown in displays:
             n = len(phrase)
             window = tokens[i : i + n]
-            parts = [_split(t) for t in window]
+            parts = [split_punctuation(t) for t in window]
             # Punctuation may lead the first word and trail the last one, but not sit inside the phrase.
             if (
                 len(window) == n
@@ -176,7 +162,7 @@ def _filter_alternative(alt: TranscriptAlternative, words: set[str], method: str
         return dataclasses.replace(alt, items=tuple(items))
     text: list[str] = []
     for token in alt.transcript.split():
-        lead, word, trail = _split(token)
+        lead, word, trail = split_punctuation(token)
         if not word or _key(word) not in words:
             text.append(token)
         elif method == "mask":
