@@ -108,9 +108,10 @@ def test_hold_back_keeps_words_near_the_end_of_audio_uncommitted() -> None:
 
 def test_stability_levels_order_from_fast_to_careful() -> None:
     high, medium, low = (STABILITY_PARAMS[k] for k in ("high", "medium", "low"))
-    for field in ("n", "hold_back_s", "min_audio_s"):
+    for field in ("n", "hold_back_s", "min_audio_s", "right_context_s", "min_probability"):
         assert getattr(high, field) <= getattr(medium, field) <= getattr(low, field), field
     assert high.n < low.n
+    assert high.min_probability < medium.min_probability < low.min_probability
 
 
 def test_commit_all_accepts_final_words_beyond_commit_point() -> None:

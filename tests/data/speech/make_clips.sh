@@ -83,4 +83,34 @@ else
     "The building manager is replacing the heating system on the second floor." \
     "If you need to work that day, you can use the meeting rooms downstairs." \
     "Thank you all, and see you at the same time next week."
+  clip bench_07 en-us+f2 160 0.5 0.9 1.0 \
+    "The design review for the checkout flow is moving to Wednesday morning." \
+    "Please add your comments to the shared document before then." \
+    "We want to reduce the number of steps from five to three." \
+    "The payment form will remember the last card a customer used."
+  clip bench_08 en-gb-scotland 155 0.4 1.2 1.0 \
+    "The warehouse in Glasgow received the new shelving units yesterday." \
+    "Installation will take about two weeks and should finish before the holidays." \
+    "During that time, orders from the north will ship from Manchester." \
+    "Customers may see delivery dates that are one or two days later than usual."
+  clip bench_09 en-us+m1 165 0.5 0.8 1.0 \
+    "I reviewed the security report that arrived this morning." \
+    "Two of the findings are serious and need to be fixed this sprint." \
+    "The others are minor, and we can schedule them for next quarter." \
+    "I will open tickets and assign them to the platform team today."
+  clip bench_10 en-gb 165 0.6 1.0 1.0 \
+    "Our customer survey closed on Friday with almost three thousand answers." \
+    "Most people are happy with the new mobile app and its faster search." \
+    "The most common complaint is that notifications arrive too often." \
+    "We will add a setting that lets people choose a daily summary instead."
+  clip bench_11 en-us-nyc 160 0.4 0.9 1.0 \
+    "The finance team needs everyone's expense reports by the end of the month." \
+    "Remember to attach a photo of every receipt over twenty dollars." \
+    "Reports without receipts will be sent back, which delays your payment." \
+    "If you have questions, ask Maria or send a message to the finance channel."
+  clip bench_12 en-us+f4 170 0.5 1.1 1.0 \
+    "Let us talk about the launch timeline for the new product line." \
+    "Manufacturing confirmed that the first batch will be ready in June." \
+    "Marketing plans to start the advertising campaign two weeks before that." \
+    "We should agree today on the price, so that the packaging can be printed."
 fi
