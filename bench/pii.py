@@ -20,8 +20,11 @@ calls it (worker thread included). A predicted entity counts as correct when its
 (the original text of the span) equal a label's; PHI entities have no type in Chime's output, so PHI is
 scored on the content alone, with recall also shown per labelled kind.
 
-Latency is the wall time of ``await PiiService.apply`` per final result after a warm-up, for each setting:
-none (no PII configured: the runtime skips the step), identification, redaction, and PHI.
+Latency is the wall time of each result step the live runtime runs on a final result, after a warm-up:
+``await PiiService.apply`` for none (no PII configured: the runtime skips the step), identification,
+redaction and PHI; ``apply_vocabularies`` for a vocabulary filter (mask, six words) and a custom vocabulary's
+DisplayAs (two phrases). A custom vocabulary's other cost, the hotword prompt, is paid in recognition
+(bench/asr.py).
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from tests.pii.results import result_of  # noqa: E402
 
 from parley.pii.service import PiiService  # noqa: E402
 from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings  # noqa: E402
+from parley.store import VocabularyRecord  # noqa: E402
 from parley.transcripts.events import TranscriptResult  # noqa: E402
+from parley.vocabularies.apply import apply_vocabularies, snapshot  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "pii_utterances.jsonl"
 
@@ -108,6 +113,21 @@ async def run(
     return out, times
 
 
+def vocabulary_times(rows: list[dict[str, Any]], snap: dict[str, Any]) -> list[float]:
+    """Milliseconds of ``apply_vocabularies`` per final result (it runs on the event loop)."""
+    times: list[float] = []
+    for i, row in enumerate(rows):
+        result = result_of(row["text"], result_id=f"r{i}")
+        t0 = time.perf_counter()
+        apply_vocabularies(result, snap)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def record(kind: str, entries: list[Any]) -> VocabularyRecord:
+    return VocabularyRecord(kind, "000000000000", kind, "en-US", entries, last_modified=0.0)
+
+
 def entities_of(results: list[TranscriptResult]) -> list[list[tuple[str | None, str]]]:
     return [[(e.type, e.content) for e in r.alternatives[0].entities] for r in results]
 
@@ -122,7 +142,8 @@ async def main() -> None:
     service = PiiService()
     t0 = time.perf_counter()
     await service.apply(
-        result_of("warm up with John Smith", result_id="r0"), PiiSettings("identify", "PII", frozenset(PII_TYPES), "en-US")
+        result_of("warm up with John Smith", result_id="r0"),
+        PiiSettings("identify", "PII", frozenset(PII_TYPES), "en-US"),
     )
     load_s = time.perf_counter() - t0
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
@@ -139,6 +160,13 @@ async def main() -> None:
     redacted, t_redact = await run(pii_rows, redact, service)
     phi_results, t_phi = await run(phi_rows, phi, service)
     _, t_none = await run(pii_rows, None, service)
+    words = ["card", "number", "account", "name", "phone", "email"]
+    t_filter = vocabulary_times(pii_rows, snapshot([], [record("filter", words)], "mask", "en-US"))
+    phrases = [
+        {"phrase": "card number", "display_as": "CardNumber"},
+        {"phrase": "my name", "display_as": "MyName"},
+    ]
+    t_display = vocabulary_times(pii_rows, snapshot([record("vocabulary", phrases)], [], None, "en-US"))
 
     print("\nPII identification (type and content must match)")
     score(pii_rows, entities_of(identified), typed=True, errors=args.errors)
@@ -161,6 +189,8 @@ async def main() -> None:
         ("identification", t_identify),
         ("redaction", t_redact),
         ("PHI", t_phi),
+        ("filter (mask)", t_filter),
+        ("DisplayAs", t_display),
     ):
         p90 = statistics.quantiles(times, n=10)[-1]
         print(f"  {name:<16} {len(times):>4} {statistics.median(times):>8.2f} {p90:>8.2f}")

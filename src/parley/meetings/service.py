@@ -19,7 +19,12 @@ from typing import Any, Protocol
 from parley.errors import ServiceError, bad_request, not_found
 from parley.meetings import capabilities as caps
 from parley.meetings import ids
-from parley.meetings.transcription import check_engines, transcribe_failure, transcription_region
+from parley.meetings.transcription import (
+    check_engines,
+    engine_settings,
+    transcribe_failure,
+    transcription_region,
+)
 from parley.store import Attendee, Meeting, Store, TranscriptionState, VocabularyRecord
 from parley.store.sql import Conflict, LimitReached
 from parley.transcripts.events import TranscriptResult
@@ -508,14 +513,14 @@ class MeetingService:
 
         A medical configuration's ``VocabularyName`` names a Transcribe Medical vocabulary (their own namespace).
         """
-        medical = config.get("EngineTranscribeMedicalSettings")
-        s: dict[str, Any] = medical or config.get("EngineTranscribeSettings") or {}
+        medical = config.get("EngineTranscribeMedicalSettings") is not None
+        s = engine_settings(config)
 
         def names(*keys: str) -> list[str]:
             return [n.strip() for k in keys for n in (s.get(k) or "").split(",") if n.strip()]
 
         vocabularies = await self.store.get_vocabularies(
-            "medical" if medical is not None else "vocabulary",
+            "medical" if medical else "vocabulary",
             account_id,
             names("VocabularyName", "VocabularyNames"),
         )
@@ -550,9 +555,7 @@ class MeetingService:
 def _vocabulary_language_failure(config: dict[str, Any], records: list[VocabularyRecord]) -> str | None:
     """Transcribe refuses a vocabulary or filter whose language is not the stream's (or, with language
     identification, not one of the language options)."""
-    s: dict[str, Any] = (
-        config.get("EngineTranscribeMedicalSettings") or config.get("EngineTranscribeSettings") or {}
-    )
+    s = engine_settings(config)
     if s.get("IdentifyLanguage"):
         allowed = {o.strip() for o in (s.get("LanguageOptions") or "").split(",") if o.strip()}
     else:
@@ -575,9 +578,7 @@ def _vocabulary_extra(
 
     if not vocabularies and not filters:
         return {}
-    s: dict[str, Any] = (
-        config.get("EngineTranscribeMedicalSettings") or config.get("EngineTranscribeSettings") or {}
-    )
+    s = engine_settings(config)
     snap = snapshot(
         list(vocabularies.values()),
         list(filters.values()),

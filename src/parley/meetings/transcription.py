@@ -71,6 +71,11 @@ def check_engines(config: dict[str, Any]) -> None:
         )
 
 
+def engine_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the configuration's one engine (Transcribe Medical or Transcribe)."""
+    return config.get("EngineTranscribeMedicalSettings") or config.get("EngineTranscribeSettings") or {}
+
+
 def transcription_region(config: dict[str, Any], media_region: str) -> tuple[str | None, str | None]:
     """(region, failure message): where the transcription would run, as Chime chooses it."""
     medical = "EngineTranscribeMedicalSettings" in config

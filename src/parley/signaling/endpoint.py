@@ -102,8 +102,7 @@ class Room:
                 ]
             )
             for connection in present:
-                if not connection.gone:
-                    connection.post(message)
+                connection.post(message)
 
 
 class SignalPeer:
@@ -168,8 +167,12 @@ class Connection:
                 await self.websocket.send_bytes(data)
 
     def post(self, data: bytes) -> None:
-        """Send from synchronous code (presence broadcasts to other connections)."""
-        self._spawn(self._quiet_send(data))
+        """Send from synchronous code (presence broadcasts to other connections).
+
+        A connection held in the roster after a drop (``gone``) has no socket to send on: nothing is sent.
+        """
+        if not self.gone:
+            self._spawn(self._quiet_send(data))
 
     async def _quiet_send(self, data: bytes) -> None:
         with contextlib.suppress(Exception):
@@ -342,7 +345,7 @@ class Connection:
         present = [c for c in room.members.values() if c.announced]  # those held for a reconnect included
         self.post(frames.stream_info([c._entry() for c in present]))
         for other in present:
-            if other is not self and not other.gone:
+            if other is not self:
                 other.post(frames.stream_info(entries))
         room.start_metadata(self.endpoint.metadata_interval_s)
 
@@ -352,8 +355,7 @@ class Connection:
             return
         update = frames.stream_info([{"audio_stream_id": self.stream_id, "muted": muted}])
         for member in self.room.members.values():
-            if not member.gone:
-                member.post(update)
+            member.post(update)
 
     async def _relay(self, frame: Any) -> None:
         """Judge each client data message (signaling/data.py, decision D28) and act on the verdict.
@@ -450,8 +452,7 @@ class Connection:
             entry["dropped"] = True
         update = frames.stream_info([entry])
         for member in room.members.values():
-            if not member.gone:
-                member.post(update)
+            member.post(update)
             if member.mix is not None:
                 member.mix.forget(self.attendee.attendee_id)
         self.endpoint.drop_room(room)
