@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from parley.engine.base import WordTiming
-from parley.engine.whisper import trim_repetition
 from parley.streaming.languages import CHIME_TO_WHISPER, restrict_scores, to_whisper
 
 
@@ -26,20 +24,3 @@ def test_scores_are_restricted_to_the_options_and_renormalized() -> None:
 def test_ties_go_to_the_preferred_language() -> None:
     scores = restrict_scores({}, ("ja-JP", "ko-KR"), preferred="ko-KR")
     assert scores[0] == ("ko-KR", 0.5)
-
-
-def words(text: str) -> list[WordTiming]:
-    return [WordTiming(w, i * 0.3, i * 0.3 + 0.3, 0.9) for i, w in enumerate(text.split())]
-
-
-@pytest.mark.parametrize(
-    ("text", "kept"),
-    [
-        ("week week week week week", "week"),
-        ("The team is still testing them. The team is", "The team is still testing them."),
-        ("we should move the design meeting", "we should move the design meeting"),
-        ("that was that was that was", "that was"),
-    ],
-)
-def test_repetition_loops_are_cut(text: str, kept: str) -> None:
-    assert " ".join(w.text for w in trim_repetition(words(text))) == kept

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from parley.engine.base import DecodeRequest, Hypothesis, WordTiming
+from parley.engine.guards import drop_unheard_tail, join_continuations, trim_tail_loop
 
 log = logging.getLogger(__name__)
 
@@ -31,29 +32,19 @@ HOP = 160  # samples per mel frame
 MAX_FRAMES = 3000  # Whisper's 30 s window
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
+#: Whisper's own decode guards (its transcribe loop's defaults): a hypothesis this repetitive, or this unlikely,
+#: is decoded again at a higher temperature (finals) or dropped (partials, which the next decode replaces).
+COMPRESSION_RATIO_MAX = 2.4
+LOGPROB_MIN = -1.0
+NO_SPEECH_MIN = 0.6
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
+#: languages written without spaces between words: aligned pieces are never joined into compounds
+NO_SPACE_LANGUAGES = frozenset({"ja", "zh", "th", "lo", "my", "km", "yue"})
 
 
 def _compression_ratio(text: str) -> float:
     data = text.encode("utf-8")
     return len(data) / max(1, len(zlib.compress(data)))
-
-
-def trim_repetition(words: list[WordTiming], ngram: int = 3, run: int = 3) -> list[WordTiming]:
-    """Cut a hypothesis where Whisper starts looping: a word repeated ``run`` times in a row, or an
-    ``ngram`` that already occurred earlier. Short windows trigger such loops; real speech rarely repeats a
-    3-word phrase within one utterance, and when it does we lose only a partial's tail."""
-    keys = [w.text.strip(".,!?;:\"'").casefold() for w in words]
-    seen: set[tuple[str, ...]] = set()
-    for i in range(len(keys)):
-        if i + 1 >= run and len(set(keys[i + 1 - run : i + 1])) == 1:
-            return words[: i + 2 - run]
-        if i + 1 >= ngram:
-            gram = tuple(keys[i + 1 - ngram : i + 1])
-            if gram in seen:
-                return words[: i + 1 - ngram]
-            if i + 1 - ngram >= 0:
-                seen.add(gram)
-    return words
 
 
 class WhisperEngine:
@@ -217,42 +208,87 @@ class WhisperEngine:
         audio_s = max(r.audio.shape[0] for r in reqs) / SAMPLE_RATE
         budget = int(audio_s * self.tokens_per_second) + 8
         max_length = min(448, max(len(p) for p in prompts) + budget)
+        options = {
+            "max_length": max_length,
+            "return_scores": True,
+            "return_no_speech_prob": True,
+            "suppress_blank": True,
+            "suppress_tokens": self._suppressed(toks[0]),
+        }
         results = self.model.generate(
-            encoder_output,
-            prompts,
-            beam_size=beam,
-            patience=1.0,
-            length_penalty=1.0,
-            max_length=max_length,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=self._suppressed(toks[0]),
+            encoder_output, prompts, beam_size=beam, patience=1.0, length_penalty=1.0, **options
         )
         hyps: list[Hypothesis] = []
         text_tokens: list[list[int]] = []
         for i, res in enumerate(results):
-            tok = toks[i]
-            tokens = [t for t in res.sequences_ids[0] if t < tok.eot]
-            text = tok.decode(tokens).strip()
-            if tokens and _compression_ratio(text) > 2.4:
-                # A repetition loop (Whisper's classic failure on odd windows): worthless, drop it.
+            tokens, text, logprob = self._read(toks[i], res)
+            no_speech = float(res.no_speech_prob)
+            if reqs[i].final and not self._acceptable(text, logprob, no_speech):
+                tokens, text, logprob = self._fallback(
+                    feats[i : i + 1], prompts[i], toks[i], options, (tokens, text, logprob)
+                )
+            if tokens and _compression_ratio(text) > COMPRESSION_RATIO_MAX:
+                # Still a repetition loop (Whisper's classic failure on odd windows): worthless, drop it.
                 tokens, text = [], ""
             text_tokens.append(tokens)
-            length = max(1, len(res.sequences_ids[0]))
             hyps.append(
                 Hypothesis(
                     words=[],
                     text=text,
                     language=languages[i],
                     language_probs=lang_probs[i],
-                    no_speech_prob=float(res.no_speech_prob),
-                    avg_logprob=float(res.scores[0]) / length if res.scores else 0.0,
+                    no_speech_prob=no_speech,
+                    avg_logprob=logprob,
                     audio_s=reqs[i].audio.shape[0] / SAMPLE_RATE,
                 )
             )
         self._align(reqs, toks, languages, encoder_output, feats, content_frames, text_tokens, hyps)
         return hyps
+
+    @staticmethod
+    def _read(tok, res) -> tuple[list[int], str, float]:
+        """Text tokens, text and average log-probability of a generate() result.
+
+        CTranslate2's score is the sum of token log-probabilities divided by length^length_penalty (1.0 here);
+        Whisper's average counts the end token too (as faster-whisper computes it).
+        """
+        ids = res.sequences_ids[0]
+        tokens = [t for t in ids if t < tok.eot]
+        score = float(res.scores[0]) if res.scores else 0.0
+        return tokens, tok.decode(tokens).strip(), score * len(ids) / (len(ids) + 1)
+
+    @staticmethod
+    def _acceptable(text: str, logprob: float, no_speech: float) -> bool:
+        if not text:
+            return True
+        if no_speech > NO_SPEECH_MIN and logprob < LOGPROB_MIN:
+            return True  # silence: the caller drops it, a higher temperature would only invent words
+        return _compression_ratio(text) <= COMPRESSION_RATIO_MAX and logprob >= LOGPROB_MIN
+
+    def _fallback(
+        self, feats, prompt, tok, options, first: tuple[list[int], str, float]
+    ) -> tuple[list[int], str, float]:
+        """Whisper's temperature fallback for a final that failed the guards: sample again, hotter each time.
+
+        One extra encoder pass for this request alone (rare; finals only — a partial that fails is simply
+        replaced by the next one). Keeps the best acceptable candidate, else the most likely non-looping one.
+        """
+        enc = self.model.encode(
+            self._ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)), to_cpu=False
+        )
+        best: tuple[list[int], str, float] | None = None
+        for temperature in FALLBACK_TEMPERATURES:
+            (res,) = self.model.generate(
+                enc, [prompt], beam_size=1, sampling_temperature=temperature, sampling_topk=0, **options
+            )
+            tokens, text_t, lp = self._read(tok, res)
+            if self._acceptable(text_t, lp, float(res.no_speech_prob)):
+                return tokens, text_t, lp
+            if _compression_ratio(text_t) <= COMPRESSION_RATIO_MAX and (best is None or lp > best[2]):
+                best = (tokens, text_t, lp)
+        if best is not None and (_compression_ratio(first[1]) > COMPRESSION_RATIO_MAX or best[2] > first[2]):
+            return best
+        return first
 
     def _align(self, reqs, toks, languages, encoder_output, feats, content_frames, text_tokens, hyps) -> None:
         from faster_whisper.transcribe import merge_punctuations
@@ -282,27 +318,33 @@ class WhisperEngine:
                 if not text_tokens[i]:
                     continue
                 merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
+                raw = [
+                    (w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
+                    for w in alignment
+                ]
+                if languages[i] not in NO_SPACE_LANGUAGES:
+                    raw = join_continuations(raw)
                 limit = reqs[i].audio.shape[0] / SAMPLE_RATE
+                offset = reqs[i].offset_s
                 words = []
-                for w in alignment:
-                    text = w["word"].strip()
+                for text, start, end, probability in raw:
+                    text = text.strip()
                     if not text:
                         continue
-                    start = min(float(w["start"]), limit)
-                    end = max(start, min(float(w["end"]), limit))
+                    start = min(start, limit)
+                    end = max(start, min(end, limit))
                     words.append(
                         WordTiming(
                             text=text,
-                            start_s=round(reqs[i].offset_s + start, 3),
-                            end_s=round(reqs[i].offset_s + end, 3),
-                            probability=float(w["probability"]),
+                            start_s=round(offset + start, 3),
+                            end_s=round(offset + end, 3),
+                            probability=probability,
                         )
                     )
-                words = trim_repetition(words)
+                end_s = offset + limit
+                words = drop_unheard_tail(trim_tail_loop(words, end_s, audio_start_s=offset), end_s)
                 hyps[i].words = words
-                hyps[i].text = (
-                    " ".join(w.text for w in words) if len(words) != len(alignment) else hyps[i].text
-                )
+                hyps[i].text = " ".join(w.text for w in words) if len(words) != len(raw) else hyps[i].text
 
     def close(self) -> None:
         # CTranslate2 frees the model when the last reference goes; drop ours so close() releases memory.

@@ -103,8 +103,11 @@ def strip_overlap(committed: Sequence[Word], hyp: Sequence[Word], max_ngram: int
 class LocalAgreement:
     """Commit state of one utterance (committed words, recent hypotheses with the audio end each one saw)."""
 
-    def __init__(self, params: AgreementParams | None = None) -> None:
+    def __init__(self, params: AgreementParams | None = None, *, prior: Sequence[Word] = ()) -> None:
+        """``prior``: the words of the result this utterance continues (a long result cut in two); whatever a
+        hypothesis repeats of them, by time or by text, is not this utterance's to emit."""
         self.params = params or AgreementParams()
+        self._prior = list(prior)
         if self.params.n < 1:
             raise ValueError("n must be >= 1")
         self.committed: list[Word] = []
@@ -155,14 +158,22 @@ class LocalAgreement:
                 return i
         return k
 
+    def after_prior(self, hypothesis: Sequence[Word]) -> list[Word]:
+        """``hypothesis`` without what it repeats of the continued result (see ``prior``)."""
+        return self._after(self._prior, hypothesis)
+
     def _beyond_commit(self, hypothesis: Sequence[Word]) -> list[Word]:
+        return self._after(self.committed or self._prior, hypothesis)
+
+    @staticmethod
+    def _after(before: Sequence[Word], hypothesis: Sequence[Word]) -> list[Word]:
         # Time first (a hypothesis of the whole utterance repeats the committed words), then text (a window cut
         # at a word boundary may still hear the tail of the last committed word).
         hyp = list(hypothesis)
-        if self.committed:
-            cut = self.committed[-1].end_s - TIME_TOLERANCE_S
-            hyp = [w for w in hyp if w.start_s >= cut]
-        return strip_overlap(self.committed, hyp)
+        if not before:
+            return hyp
+        cut = before[-1].end_s - TIME_TOLERANCE_S
+        return strip_overlap(before, [w for w in hyp if w.start_s >= cut])
 
     def commit_all(self, words: Sequence[Word]) -> list[Word]:
         """Accept ``words`` (a final decode of the remaining audio) as committed."""

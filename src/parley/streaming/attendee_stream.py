@@ -51,6 +51,8 @@ from parley.streaming.vad import StreamingVad, VadConfig, VadModel
 log = logging.getLogger(__name__)
 
 _NO_SPACE_LANGUAGES = {"ja", "zh", "th"}
+_SENTENCE_END = (".", "?", "!", "。", "？", "！")
+_CLAUSE_END = (",", ";", ":", "，", "、", "；")
 _ids = itertools.count(1)
 
 
@@ -74,12 +76,19 @@ class StreamPolicy:
     trim_committed: bool = True  # drop committed audio from the decode window once it grows long
     trim_window_s: float = 4.0  # ... i.e. when the window exceeds this
     trim_keep_s: float = 1.0  # committed audio kept at the window start as acoustic context
-    max_utterance_s: float = 15.0  # longer speech is cut at a committed word and continued as a new result
+    # Bounded results (Transcribe closes results at pauses and keeps them short): a result is closed early at a
+    # committed word that ends a sentence once it is ``sentence_split_s`` long, at one that ends a clause or is
+    # followed by a pause once it is ``clause_split_s`` long, and at the last committed word (or now) once it is
+    # ``max_utterance_s`` long — so its final comes soon after its last word even if the speaker never pauses.
+    sentence_split_s: float = 4.0
+    clause_split_s: float = 7.0
+    split_pause_s: float = 0.3  # silence between words (inside one VAD segment) that counts as a pause
+    max_utterance_s: float = 10.0  # no result is longer than this
     lid_min_speech_s: float = 3.0  # Transcribe needs ≥ 3 s of speech to identify a language
     lid_window_s: float = (
         30.0  # window while identifying: short windows blur language probabilities (measured)
     )
-    buffer_s: float = 40.0  # ring buffer capacity; must exceed max_utterance_s + VAD lag
+    buffer_s: float = 30.0  # ring buffer capacity; must exceed max_utterance_s + VAD lag
     context_chars: int = 200  # committed text passed as Whisper's previous-text prompt when trimmed
     # Condition every decode on this speaker's previous final text (as offline decoding conditions on the
     # previous window): sentence-at-a-time decoding otherwise loses the context that picks "have" over "am".
@@ -171,8 +180,7 @@ class AttendeeStream:
                 self._finalize(min(event.sample, self._ring.end))
         utt = self._utt
         if utt is not None:
-            if (self._ring.end - utt.start) / SAMPLE_RATE > self.policy.max_utterance_s:
-                self._split(utt)
+            self._maybe_split(utt)
             self._maybe_partial()
 
     async def flush(self) -> None:
@@ -199,13 +207,15 @@ class AttendeeStream:
             yield item
 
     # -- utterance life cycle ------------------------------------------------------------------------------------
-    def _start_utterance(self, start: int) -> None:
+    def _start_utterance(
+        self, start: int, *, prior: list[Word] | None = None, window_start: int = -1
+    ) -> None:
         start = max(start, self._ring.start)
         self._utt = _Utterance(
             result_id=new_result_id(),
             start=start,
-            agreement=LocalAgreement(self._agreement_params),
-            window_start=start,
+            agreement=LocalAgreement(self._agreement_params, prior=prior or ()),
+            window_start=max(window_start, self._ring.start) if window_start >= 0 else start,
             last_decoded_end=start,
         )
 
@@ -214,7 +224,7 @@ class AttendeeStream:
         assert utt is not None
         self._utt = None
         full = not self._stabilize or not utt.agreement.committed
-        begin = utt.start if full else utt.window_start
+        begin = min(utt.start, utt.window_start) if full else utt.window_start
         with self._lock:
             utt.final_submitted = True
         if end - begin < int(0.1 * SAMPLE_RATE) and not utt.agreement.committed and utt.emitted is None:
@@ -227,16 +237,45 @@ class AttendeeStream:
             self._complete_final(utt, future, previous, full, end)
         )
 
+    def _maybe_split(self, utt: _Utterance) -> None:
+        """Close an utterance that grew long at a natural boundary (see ``StreamPolicy.sentence_split_s``)."""
+        policy = self.policy
+        length = (self._ring.end - utt.start) / SAMPLE_RATE
+        if length <= policy.sentence_split_s:
+            return
+        if length > policy.max_utterance_s:
+            self._split(utt)
+            return
+        committed = utt.agreement.committed
+        if not committed or committed[-1].end_s - utt.start / SAMPLE_RATE < 1.0:
+            return
+        last = committed[-1]
+        if last.text.endswith(_SENTENCE_END):
+            self._split(utt)
+        elif length > policy.clause_split_s:
+            following = utt.agreement.tentative
+            pause = following[0].start_s - last.end_s if following else 0.0
+            if last.text.endswith(_CLAUSE_END) or pause >= policy.split_pause_s:
+                self._split(utt)
+
     def _split(self, utt: _Utterance) -> None:
-        """Cut an over-long utterance at its last committed word (or now) and continue in a new one."""
+        """Cut an over-long utterance at its last committed word (or now) and continue in a new one.
+
+        The new utterance re-hears ``trim_keep_s`` of audio before the cut as acoustic context (a window starting
+        exactly at a word boundary clips the next word and Whisper invents one); the words it hears there belong
+        to the old result and are dropped by time and by text overlap, so no word is emitted twice.
+        """
         cut = self._ring.end
+        prior: list[Word] = []
         if utt.agreement.committed:
             committed_end = int(utt.agreement.committed[-1].end_s * SAMPLE_RATE)
             if committed_end - utt.start > SAMPLE_RATE:
                 cut = committed_end
+                prior = list(utt.agreement.committed)
         # Force the final of the old part to keep what was committed, then start over at the cut.
         self._finalize(cut)
-        self._start_utterance(cut)
+        context = int(self.policy.trim_keep_s * SAMPLE_RATE) if prior else 0
+        self._start_utterance(cut, prior=prior, window_start=cut - context)
 
     # -- decoding --------------------------------------------------------------------------------------------------
     def _request(
@@ -391,6 +430,7 @@ class AttendeeStream:
         else:
             words = []
         if full:
+            words = utt.agreement.after_prior(words)
             # An empty final after visible partials would leave clients with a dangling partial: keep the last.
             all_words = words if (words or not utt.last_words) else utt.last_words
         else:
