@@ -6,7 +6,10 @@ and when it was committed (``stable`` or final) at the speaker's socket (which r
 events like every participant), relative to the moment the audio containing
 the end of that word was sent. Both processes run on this machine, so they share one clock.
 
-    .venv/bin/python bench/live.py [--levels 1,2,3,4] [--seconds 40]
+    .venv/bin/python bench/live.py [--levels 1,2,3,4] [--seconds 40] [--real]
+
+``--real`` plays the real-speech development set (tests/speech/devset.py: people reading, not espeak-ng) instead of
+the synthetic clips; it is the set the targets are stated for.
 """
 
 from __future__ import annotations
@@ -49,9 +52,19 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def run_level(server: ServerProcess, n: int, seconds: float) -> Measure:
+def speech_pcm(real: bool) -> bytes:
+    """What every speaker says (looped): clips with 1 s of silence between them, PCM16 16 kHz."""
+    if not real:
+        return b"".join(clip_pcm16(c) + b"\x00\x00" * 16000 for c in CLIPS)
+    from tests.speech.devset import devset
+
+    from parley.audio.frames import float32_to_pcm16
+
+    return b"".join(float32_to_pcm16(c.samples) + b"\x00\x00" * 16000 for c in devset())
+
+
+async def run_level(server: ServerProcess, n: int, seconds: float, pcm: bytes) -> Measure:
     chime = server.client()
-    pcm = b"".join(clip_pcm16(c) + b"\x00\x00" * 16000 for c in CLIPS)
     talkers: list[AttendeeClient] = []
     for i in range(n):
         mid = chime.create_meeting(ExternalMeetingId=f"bench-{n}-{i}", MediaRegion="us-east-1")["Meeting"][
@@ -112,7 +125,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="1,2,3,4")
     parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--real", action="store_true", help="the real-speech development set")
     args = parser.parse_args()
+    pcm = speech_pcm(args.real)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         server = ServerProcess(
@@ -123,7 +138,7 @@ async def main() -> None:
                 f"{'meetings':>8} {'shown p50':>10} {'shown p90':>10} {'commit p50':>11} {'commit p90':>11} {'final p50':>10} {'final p90':>10}"
             )
             for n in [int(x) for x in args.levels.split(",")]:
-                m = await run_level(server, n, args.seconds)
+                m = await run_level(server, n, args.seconds, pcm)
                 print(
                     f"{n:>8} {pct(m.shown, 0.5):>10.2f} {pct(m.shown, 0.9):>10.2f} {pct(m.committed, 0.5):>11.2f} "
                     f"{pct(m.committed, 0.9):>11.2f} {pct(m.finals, 0.5):>10.2f} {pct(m.finals, 0.9):>10.2f}",

@@ -119,6 +119,14 @@ class AttendeeClient:
             await asyncio.gather(self._reader, return_exceptions=True)
 
 
+def finals(client: AttendeeClient) -> list[dict[str, Any]]:
+    return [r for r in client.transcripts() if not r["isPartial"]]
+
+
+def text_of(results: list[dict[str, Any]]) -> str:
+    return " ".join(r["alternatives"][0]["transcript"] for r in results)
+
+
 async def transcribe_clip(
     server: Any,
     clip: str,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.live.client import AttendeeClient, clip_pcm16, clip_text
+from tests.live.client import AttendeeClient, clip_pcm16, clip_text, finals, text_of
 from tests.speech.conftest import normalize_text, wer
 from tests.support.server import IDENTITIES, ServerProcess
 
@@ -35,14 +34,6 @@ def signed_get(server: ServerProcess, path: str) -> httpx.Response:
     SigV4Auth(Credentials(key, secret), "chime", "us-east-1").add_auth(request)
     prepared = request.prepare()
     return httpx.get(prepared.url, headers=dict(prepared.headers), timeout=10)
-
-
-def finals(client: AttendeeClient) -> list[dict[str, Any]]:
-    return [r for r in client.transcripts() if not r["isPartial"]]
-
-
-def text_of(results: list[dict[str, Any]]) -> str:
-    return " ".join(r["alternatives"][0]["transcript"] for r in results)
 
 
 async def test_live_transcription_end_to_end(model_server: ServerProcess) -> None:

@@ -121,28 +121,6 @@ async def test_long_speech_is_split_into_bounded_utterances(vad_model) -> None:
     assert len(said) >= 40
 
 
-async def test_a_speaker_who_never_pauses_gets_results_closed_at_sentence_ends(vad_model) -> None:
-    samples, _ = load_clip("en_gb_two")
-    continuous = np.concatenate([samples[int(0.4 * 16000) : int(2.9 * 16000)]] * 6)  # 15 s, no pauses
-    # a sentence every 8 words (2.4 s), never a pause the VAD would take as an end
-    words = [(f"w{i}" + ("." if i % 8 == 7 else ""), 0.05 + i * 0.3, 0.05 + (i + 1) * 0.3) for i in range(49)]
-    sched = Scheduler(FakeEngine(script=words))
-    try:
-        results = await run_stream(AttendeeStream(sched, vad_model, stabilized()), continuous, speed=6.0)
-    finally:
-        sched.close()
-    finals = [rs[-1] for rs in check_result_protocol(results).values()]
-    policy = StreamPolicy()
-    assert len(finals) >= 3
-    assert all(f.end_s - f.start_s <= policy.max_utterance_s for f in finals)
-    # every result but the last (cut by the end of the audio) closes at a sentence end, after the soft limit
-    assert all(f.transcript.endswith(".") for f in finals[:-1])
-    assert all(f.end_s - f.start_s > policy.sentence_split_s - 0.5 for f in finals[:-1])
-    said = [i.content for f in finals for i in f.items if i.type == "pronunciation"]
-    assert len(said) == len(set(said)), "a word was emitted twice"
-    assert said == [w.rstrip(".") for w, _, _ in words][: len(said)]
-
-
 async def test_feed_after_close_is_an_error(scheduler, vad_model) -> None:
     stream = AttendeeStream(scheduler, vad_model, stabilized())
     await stream.close()

@@ -53,10 +53,21 @@ class Transcriber:
         self.stream.feed(pcm16)
 
     async def finish(self) -> None:
-        """Finalize the utterance in flight and wait until its final result is published."""
-        await self.stream.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        """Finalize the utterance in flight and wait until its final result is published.
+
+        The caller must already have taken this transcriber off the audio path (a closed stream takes no
+        audio). If the caller is cancelled meanwhile (its hub is closing), the transcriber is discarded
+        rather than left with a pump that nobody ends; the cancellation goes on to the caller.
+        """
+        try:
+            await self.stream.close()
+            # The pump ends after the last result (a discarded one is cancelled): wait, whichever it is.
+            await asyncio.wait([self._task])
+        except asyncio.CancelledError:
+            self.discard()
+            raise
+        if not self._task.cancelled():
+            self._task.result()
 
     def discard(self) -> None:
         self._task.cancel()
@@ -149,9 +160,12 @@ class MeetingHub:
         return self._channels[attendee_id]
 
     async def _start_transcriber(self, session: AttendeeSession) -> None:
+        # Callers hold ``self._lock``, so the state cannot change under us; the session can (it may have left
+        # while this waited for the lock or for the engine), and a recognizer nobody feeds must not be kept.
         aid = session.attendee.attendee_id
-        if aid in self.transcribers or not session.can_send_audio or self.state is None:
+        if aid in self.transcribers or not session.can_send_audio or not self.transcribing:
             return
+        assert self.state is not None
         try:
             config = stream_config(self.state.configuration, self.state.extra.get("vocabularies"))
         except UnsupportedConfiguration:
@@ -159,6 +173,8 @@ class MeetingHub:
         if self.state.extra.get("pii"):
             self.runtime.pii.warm()  # load the PII detector now rather than at the first final result
         speech = await self.runtime.speech_ready()
+        if self.sessions.get(aid) is not session:
+            return
         stream = AttendeeStream(speech.scheduler, speech.vad, config, name=f"{self.meeting.meeting_id}/{aid}")
         self.transcribers[aid] = Transcriber(self, session.attendee, stream, self._channel_id(aid))
 
@@ -172,12 +188,21 @@ class MeetingHub:
             transcriber.discard()
 
     async def apply(self, state: TranscriptionState) -> None:
-        """Bring local recognizers in line with a new transcription state (finals of old streams first)."""
+        """Bring local recognizers in line with a new transcription state (finals of old streams first).
+
+        The old recognizers leave the audio path *before* their finals are awaited: audio that arrives while
+        those decode belongs to the new state (ignored after Stop, a fresh recognizer after a restart), and a
+        stream that is being closed is never fed. Until they are published, the old state stays in force, so
+        vocabulary filters and PII settings still apply to the last finals.
+        """
         async with self._lock:
-            await asyncio.gather(*(t.finish() for t in self.transcribers.values()))
+            finishing = list(self.transcribers.values())
             self.transcribers.clear()
-            self.state = state
-            self.interrupted = False
+            try:
+                await asyncio.gather(*(t.finish() for t in finishing))
+            finally:
+                self.state = state
+                self.interrupted = False
             if self.transcribing:
                 for session in list(self.sessions.values()):
                     await self._start_transcriber(session)
@@ -214,11 +239,13 @@ class MeetingHub:
         elif kind == "ended":
             await self.runtime.end_hub(self, CloseCode.MEETING_ENDED, "the meeting ended")
         elif kind == "attendee_removed":
+            # The deleted attendee is disconnected at once; what it said before still gets its final
+            # (delivered to the others and stored), as when an attendee leaves.
             aid = message["attendee_id"]
             session = self.sessions.pop(aid, None)
-            await self._stop_transcriber(aid, finish=False)
             if session is not None:
                 session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
+            await self._stop_transcriber(aid, finish=True)
         elif kind == "barrier":
             for session in self.sessions.values():
                 if session.connection_id == message["connection_id"]:

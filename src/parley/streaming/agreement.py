@@ -44,6 +44,8 @@ class Word:
 
 #: word timings from cross-attention alignment jitter by about one 20 ms frame either way; be generous.
 TIME_TOLERANCE_S = 0.1
+#: a word starting this close before a result's cut belongs to the next result (the previous one drops it)
+FLOOR_TOLERANCE_S = 0.04
 
 _PUNCT = re.compile(r"[^\w']+", re.UNICODE)
 
@@ -103,11 +105,13 @@ def strip_overlap(committed: Sequence[Word], hyp: Sequence[Word], max_ngram: int
 class LocalAgreement:
     """Commit state of one utterance (committed words, recent hypotheses with the audio end each one saw)."""
 
-    def __init__(self, params: AgreementParams | None = None, *, prior: Sequence[Word] = ()) -> None:
-        """``prior``: the words of the result this utterance continues (a long result cut in two); whatever a
-        hypothesis repeats of them, by time or by text, is not this utterance's to emit."""
+    def __init__(self, params: AgreementParams | None = None, *, floor_s: float = 0.0) -> None:
+        """``floor_s``: where this utterance's audio begins when it continues a result that was cut in two; the
+        decode window re-hears some audio before it as context, whose words belong to that result (see
+        ``owned``). ``previous`` is that result's final words once known."""
         self.params = params or AgreementParams()
-        self._prior = list(prior)
+        self.floor_s = floor_s
+        self.previous: list[Word] = []
         if self.params.n < 1:
             raise ValueError("n must be >= 1")
         self.committed: list[Word] = []
@@ -158,22 +162,32 @@ class LocalAgreement:
                 return i
         return k
 
-    def after_prior(self, hypothesis: Sequence[Word]) -> list[Word]:
-        """``hypothesis`` without what it repeats of the continued result (see ``prior``)."""
-        return self._after(self._prior, hypothesis)
+    def owned(self, hypothesis: Sequence[Word]) -> list[Word]:
+        """The words of ``hypothesis`` that are this utterance's, not the result it continues (``floor_s``).
+
+        By *end* time: word starts are the least precise alignment times (they smear into a preceding pause or
+        consonant by 100 ms and more), so a word ending after the cut is ours. A word that straddles the cut
+        may also have been decoded by the previous result: it is dropped when it repeats that result's last
+        words (``previous``), which is the only place text decides.
+        """
+        if not self.floor_s:
+            return list(hypothesis)
+        floor = self.floor_s
+        hyp = [w for w in hypothesis if w.end_s > floor + FLOOR_TOLERANCE_S and w.start_s > floor - 0.3]
+        straddling = sum(1 for w in hyp if w.start_s < floor)
+        if straddling and self.previous:
+            rest = strip_overlap(self.previous, hyp[:straddling])
+            hyp = rest + hyp[straddling:]
+        return hyp
 
     def _beyond_commit(self, hypothesis: Sequence[Word]) -> list[Word]:
-        return self._after(self.committed or self._prior, hypothesis)
-
-    @staticmethod
-    def _after(before: Sequence[Word], hypothesis: Sequence[Word]) -> list[Word]:
         # Time first (a hypothesis of the whole utterance repeats the committed words), then text (a window cut
         # at a word boundary may still hear the tail of the last committed word).
-        hyp = list(hypothesis)
-        if not before:
+        hyp = self.owned(hypothesis)
+        if not self.committed:
             return hyp
-        cut = before[-1].end_s - TIME_TOLERANCE_S
-        return strip_overlap(before, [w for w in hyp if w.start_s >= cut])
+        cut = self.committed[-1].end_s - TIME_TOLERANCE_S
+        return strip_overlap(self.committed, [w for w in hyp if w.start_s >= cut])
 
     def commit_all(self, words: Sequence[Word]) -> list[Word]:
         """Accept ``words`` (a final decode of the remaining audio) as committed."""

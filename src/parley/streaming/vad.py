@@ -91,6 +91,12 @@ class StreamingVad:
         self._min_silence = int(self.config.min_silence_s * SAMPLE_RATE)
 
     @property
+    def silence_start(self) -> int | None:
+        """Where the current run of non-speech inside an utterance began (absolute sample), if one is running:
+        a pause too short to end the utterance, which the stream may still use to close a long result."""
+        return self._silence_start if self.speaking else None
+
+    @property
     def position(self) -> int:
         """Samples consumed so far (absolute index of the next sample)."""
         return self._pos + self._n_pending
