@@ -85,9 +85,9 @@ class StreamPolicy:
     # Bounded results (Transcribe closes results at pauses and keeps them short; see ``_maybe_split``): a result
     # longer than ``pause_split_s`` closes at a pause the VAD is too patient to end it on, and none is longer
     # than ``max_utterance_s`` — so its final comes soon after its last word even if the speaker never pauses.
-    pause_split_s: float = 4.0  # from this length a pause of ``split_pause_s`` closes the result
-    split_pause_s: float = 0.25  # (half of it from ``clause_split_s``); the VAD's own end needs min_silence_s
-    clause_split_s: float = 7.0
+    pause_split_s: float = 6.0  # from this length a pause of ``split_pause_s`` closes the result
+    split_pause_s: float = 0.3  # (half of it from ``clause_split_s``); the VAD's own end needs min_silence_s
+    clause_split_s: float = 8.0
     max_utterance_s: float = 10.0  # no result is longer than this
     lid_min_speech_s: float = 3.0  # Transcribe needs ≥ 3 s of speech to identify a language
     lid_window_s: float = (
@@ -263,7 +263,7 @@ class AttendeeStream:
         """
         policy = self.policy
         length = (self._ring.end - utt.start) / SAMPLE_RATE
-        if length <= policy.pause_split_s:
+        if length <= min(policy.pause_split_s, policy.max_utterance_s):
             return
         silence = self._vad.silence_start
         if silence is not None:
