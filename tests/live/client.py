@@ -95,13 +95,13 @@ class AttendeeClient:
         return self.close_code
 
     async def stream(
-        self, pcm: bytes, *, chunk_ms: int = 100, realtime: bool = True, rate: int = 16000
+        self, pcm: bytes, *, chunk_ms: int = 100, realtime: bool = True, rate: int = 16000, speed: float = 1.0
     ) -> None:
         step = rate * 2 * chunk_ms // 1000
         for i in range(0, len(pcm), step):
             await self.ws.send(pcm[i : i + step])
             if realtime:
-                await asyncio.sleep(chunk_ms / 1000)
+                await asyncio.sleep(chunk_ms / 1000 / speed)
 
     async def silence(self, seconds: float, rate: int = 16000) -> None:
         await self.stream(b"\x00\x00" * int(rate * seconds), rate=rate)
@@ -129,15 +129,17 @@ def text_of(results: list[dict[str, Any]]) -> str:
 
 async def transcribe_clip(
     server: Any,
-    clip: str,
+    clip: str | bytes,
     configuration: dict[str, Any],
     *,
     region: str = "us-east-1",
     trailing_silence_s: float = 1.5,
+    speed: float = 1.0,
 ) -> list[dict[str, Any]]:
-    """One speaker streams ``clip`` into a fresh meeting transcribed with ``configuration``; every result a
-    listener received (protobuf events), in order. Stop comes after ``trailing_silence_s`` of silence, so the
-    VAD ends the last sentence itself. ``server`` is a ``tests.support.server.ServerProcess``."""
+    """One speaker streams ``clip`` (a tests/data/speech name, or PCM16 16 kHz bytes) at ``speed`` × real time
+    into a fresh meeting transcribed with ``configuration``; every result a listener received (protobuf events),
+    in order. Stop comes after ``trailing_silence_s`` of silence, so the VAD ends the last sentence itself.
+    ``server`` is a ``tests.support.server.ServerProcess``."""
     chime = server.client()
     mid = chime.create_meeting(ExternalMeetingId="clip", MediaRegion=region)["Meeting"]["MeetingId"]
     speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]
@@ -148,8 +150,8 @@ async def transcribe_clip(
     ).connect()
     hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"], events="protobuf").connect()
     await hear.wait_for(lambda: "started" in hear.statuses(), 30)
-    await talk.stream(clip_pcm16(clip))
-    await talk.silence(trailing_silence_s)
+    await talk.stream(clip_pcm16(clip) if isinstance(clip, str) else clip, speed=speed)
+    await talk.stream(b"\x00\x00" * int(16000 * trailing_silence_s), speed=speed)
     chime.stop_meeting_transcription(MeetingId=mid)
     await hear.wait_for(lambda: "stopped" in hear.statuses(), 90)
     await asyncio.gather(talk.close(), hear.close())

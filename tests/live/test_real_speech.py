@@ -14,16 +14,14 @@ recorded in docs/benchmarks.md.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from parley.audio.frames import float32_to_pcm16
 from parley.streaming import StreamPolicy
-from tests.live.client import AttendeeClient
+from tests.live.client import transcribe_clip
 from tests.speech.devset import Clip, load_clip, normalize_words, wer
 from tests.support.server import ServerProcess
 
@@ -64,27 +62,8 @@ def offline_text(bundled_model: Path) -> dict[str, str]:
 
 async def speak(server: ServerProcess, clip: Clip, configuration: dict[str, Any]) -> list[dict[str, Any]]:
     """One speaker says ``clip`` into a fresh meeting; every result a listener received, in order."""
-    chime = server.client()
-    mid = chime.create_meeting(ExternalMeetingId="real", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
-    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]
-    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="listener")["Attendee"]
-    chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=configuration)
-    talk = await AttendeeClient(
-        server.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
-    ).connect()
-    hear = await AttendeeClient(server.endpoint, mid, listener["JoinToken"]).connect()
-    await hear.wait_for(lambda: "started" in hear.statuses(), 30)
-    pcm = float32_to_pcm16(np.concatenate([clip.samples, np.zeros(16000 * 2, dtype=np.float32)]))
-    step = 3200  # 100 ms
-    for i in range(0, len(pcm), step):
-        await talk.ws.send(pcm[i : i + step])
-        await asyncio.sleep(0.1 / SPEED)
-    chime.stop_meeting_transcription(MeetingId=mid)
-    await hear.wait_for(lambda: "stopped" in hear.statuses(), 60)
-    await asyncio.gather(talk.close(), hear.close())
-    chime.delete_meeting(MeetingId=mid)
-    assert "failed" not in hear.statuses()
-    return hear.transcripts()
+    pcm = float32_to_pcm16(clip.samples)
+    return await transcribe_clip(server, pcm, configuration, trailing_silence_s=2.0, speed=SPEED)
 
 
 def doubled(words: list[str], reference: list[str]) -> list[str]:
