@@ -27,6 +27,9 @@ MAX_WORDS_PER_S = 6.0
 EDGE_S = 0.04
 #: longest repeated unit searched at a hypothesis' tail
 MAX_PERIOD = 8
+#: Whisper languages written without spaces between words: aligned pieces are never joined into compounds, and
+#: transcripts are joined without spaces
+NO_SPACE_LANGUAGES = frozenset({"ja", "zh", "th", "lo", "my", "km", "yue"})
 
 _PUNCT = re.compile(r"[^\w']+", re.UNICODE)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from parley.engine.base import DecodeRequest, Hypothesis, WordTiming
-from parley.engine.guards import drop_unheard_tail, join_continuations, trim_tail_loop
+from parley.engine.guards import NO_SPACE_LANGUAGES, drop_unheard_tail, join_continuations, trim_tail_loop
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,6 @@ COMPRESSION_RATIO_MAX = 2.4
 LOGPROB_MIN = -1.0
 NO_SPEECH_MIN = 0.6
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
-#: languages written without spaces between words: aligned pieces are never joined into compounds
-NO_SPACE_LANGUAGES = frozenset({"ja", "zh", "th", "lo", "my", "km", "yue"})
 
 
 def _compression_ratio(text: str) -> float:

@@ -42,11 +42,11 @@ import numpy as np
 
 from parley.audio.frames import SAMPLE_RATE, RingBuffer, pcm16_to_float32
 from parley.engine.base import DecodeRequest, Hypothesis
+from parley.engine.guards import NO_SPACE_LANGUAGES
 from parley.engine.scheduler import Scheduler
 from parley.streaming.agreement import (
     FLOOR_TOLERANCE_S,
     STABILITY_PARAMS,
-    TIME_TOLERANCE_S,
     AgreementParams,
     LocalAgreement,
     Word,
@@ -56,8 +56,6 @@ from parley.streaming.results import Item, RecognitionResult, Stability, StreamC
 from parley.streaming.vad import StreamingVad, VadConfig, VadModel
 
 log = logging.getLogger(__name__)
-
-_NO_SPACE_LANGUAGES = {"ja", "zh", "th"}
 
 _ids = itertools.count(1)
 
@@ -86,8 +84,10 @@ class StreamPolicy:
     # longer than ``pause_split_s`` closes at a pause the VAD is too patient to end it on, and none is longer
     # than ``max_utterance_s`` — so its final comes soon after its last word even if the speaker never pauses.
     pause_split_s: float = 6.0  # from this length a pause of ``split_pause_s`` closes the result
-    split_pause_s: float = 0.3  # (half of it from ``clause_split_s``); the VAD's own end needs min_silence_s
-    clause_split_s: float = 8.0
+    split_pause_s: float = (
+        0.3  # (half of it from ``short_pause_split_s``); the VAD's own end needs min_silence_s
+    )
+    short_pause_split_s: float = 8.0
     max_utterance_s: float = 10.0  # no result is longer than this
     lid_min_speech_s: float = 3.0  # Transcribe needs ≥ 3 s of speech to identify a language
     lid_window_s: float = (
@@ -101,8 +101,6 @@ class StreamPolicy:
     #: ... for partials too. Off by default: greedy short windows conditioned on the prompt were less stable
     #: (lockstep bench, stabilization high: 13.2 → 15.3 % WER), while beam-5 finals gain from it.
     condition_partials: bool = False
-    #: seconds of audio before the utterance that its (full) final re-hears as context, its words dropped
-    final_context_s: float = 0.0
     vad: VadConfig = field(default_factory=VadConfig)
     #: commit rules per PartialResultsStability (None: stabilization off); a copy, so tuning one stream's
     #: policy (bench, tests) never changes another's
@@ -119,8 +117,7 @@ class _Utterance:
     final_submitted: bool = False
     emitted: tuple[str, int] | None = None  # (transcript, stable count) of the last partial sent
     last_words: list[Word] = field(default_factory=list)  # committed + tentative of the last partial
-    split: bool = False  # closed by ``_split`` in mid-speech (not by the VAD or a flush)
-    successor: _Utterance | None = None  # the utterance that continues a split one
+    successor: _Utterance | None = None  # set when ``_split`` closed this one in mid-speech
 
 
 _END = object()
@@ -239,10 +236,6 @@ class AttendeeStream:
             utt.final_submitted = True
         if end - begin < int(0.1 * SAMPLE_RATE) and not utt.agreement.committed and utt.emitted is None:
             return  # a blip: nothing was said and nothing was shown
-        if full and self.policy.final_context_s:
-            # Re-hear the audio before the utterance (the previous one's end) as acoustic context; the words
-            # heard there are dropped by time when the final comes back.
-            begin = max(self._ring.start, begin - int(self.policy.final_context_s * SAMPLE_RATE))
         request = self._request(begin, end, beam=self.policy.final_beam, utt=utt, full=full, final=True)
         request.min_window_s = self._window(self.policy.final_window_s)
         future = self._scheduler.submit_final(self.name, request)
@@ -269,7 +262,7 @@ class AttendeeStream:
         if silence is not None:
             pause = (self._vad.position - silence) / SAMPLE_RATE
             if pause >= (
-                policy.split_pause_s if length <= policy.clause_split_s else policy.split_pause_s / 2
+                policy.split_pause_s if length <= policy.short_pause_split_s else policy.split_pause_s / 2
             ):
                 self._split(utt, silence + int(min(pause / 2, policy.vad.speech_pad_s) * SAMPLE_RATE))
                 return
@@ -303,7 +296,6 @@ class AttendeeStream:
         before the cut (less ``FLOOR_TOLERANCE_S``), the new one those ending after it, less any straddling word
         the old one already has (``LocalAgreement.owned``): none is emitted twice or lost.
         """
-        utt.split = True
         self._finalize(cut)
         self._start_utterance(cut, window_start=cut - int(self.policy.trim_keep_s * SAMPLE_RATE))
         utt.successor = self._utt
@@ -460,12 +452,11 @@ class AttendeeStream:
             words = [] if _looks_like_silence(hyp) else _words(hyp)
         else:
             words = []
-        if utt.split:
-            # The next result owns what starts at the cut (see ``_quietest``).
+        if utt.successor is not None:
+            # The next result owns what starts at the cut (see ``_split``).
             words = [w for w in words if w.start_s < end / SAMPLE_RATE - FLOOR_TOLERANCE_S]
         if full:
-            floor = min(utt.start, utt.window_start) / SAMPLE_RATE - TIME_TOLERANCE_S
-            words = [w for w in utt.agreement.owned(words) if w.start_s >= floor]
+            words = utt.agreement.owned(words)
             # An empty final after visible partials would leave clients with a dangling partial: keep the last.
             all_words = words if (words or not utt.last_words) else utt.last_words
         else:
@@ -511,7 +502,7 @@ class AttendeeStream:
 
     # -- results -------------------------------------------------------------------------------------------------------
     def _join(self, texts: list[str], language: str | None) -> str:
-        return ("" if language in _NO_SPACE_LANGUAGES else " ").join(texts)
+        return ("" if language in NO_SPACE_LANGUAGES else " ").join(texts)
 
     def _emit(
         self,
