@@ -44,6 +44,16 @@ def test_a_loop_squeezed_into_the_window_end_is_cut_to_one_copy() -> None:
     assert text(trim_tail_loop(heard + loop, audio_end_s=end)) == "we should move the design meeting"
 
 
+def test_a_whole_sentence_repeated_into_no_time_is_cut() -> None:
+    """Seen on real speech (the cards clip, a final with its previous text as prompt): the 9-word sentence
+    came back a second time, aligned into 20 ms before the trailing silence, and reached the transcript."""
+    heard = spoken("8 of spades 4 of clothes 7 of hearts", start=9.37)
+    end = heard[-1].end_s
+    loop = [WordTiming(w.text, end, end + 0.02, 0.2) for w in heard]
+    kept = trim_tail_loop(heard + loop, audio_end_s=end + 0.5, audio_start_s=9.37)
+    assert text(kept) == "8 of spades 4 of clothes 7 of hearts"
+
+
 def test_a_loop_faster_than_anyone_speaks_is_cut() -> None:
     # 24 words in 2 s: every copy has some duration, but together they outrun the audio
     words = spoken("week " * 24, per_word=2.0 / 24)

@@ -25,8 +25,9 @@ MIN_REPEAT_WORD_S = 0.08
 MAX_WORDS_PER_S = 6.0
 #: a word starting this close to the end of the decoded audio, with (nearly) no duration, was not heard
 EDGE_S = 0.04
-#: longest repeated unit searched at a hypothesis' tail
-MAX_PERIOD = 8
+#: longest repeated unit searched at a hypothesis' tail: Whisper's loops repeat whole sentences of the window
+#: (a 9-word "eight of spades, four of clubs, seven of hearts" came back twice on a 3.5 s window)
+MAX_PERIOD = 16
 #: Whisper languages written without spaces between words: aligned pieces are never joined into compounds, and
 #: transcripts are joined without spaces
 NO_SPACE_LANGUAGES = frozenset({"ja", "zh", "th", "lo", "my", "km", "yue"})
