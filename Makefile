@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: install install-test serve test lint bench clean system-deps
+.PHONY: install install-test serve test fuzz lint bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ system-deps:
 test: install-test system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest $(ARGS)
+
+# The fuzz suites with many random examples each (minutes); `make test` runs them with a few fixed ones.
+fuzz: install-test
+	PARLEY_FUZZ_PROFILE=long $(BIN)/python -m pytest tests/fuzz $(ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

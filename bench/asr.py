@@ -94,9 +94,7 @@ def load_real_clips(limit: int | None) -> list[Clip]:
     from tests.speech.devset import devset
 
     gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
-    return [
-        Clip(c.name, np.concatenate([c.samples, gap]), c.reference or "") for c in devset()[:limit]
-    ]
+    return [Clip(c.name, np.concatenate([c.samples, gap]), c.reference or "") for c in devset()[:limit]]
 
 
 def load_clips(audio_dir: Path, limit: int | None) -> list[Clip]:

@@ -10,14 +10,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from parley.api.dispatch import meeting_handlers
 from parley.api.endpoint import Receive, RestJsonEndpoint, Scope, Send
 from parley.api.json_endpoint import AwsJsonEndpoint
-from parley.api.transcripts import TranscriptExport
+from parley.api.transcripts import TranscriptsApi
 from parley.auth import SigV4Verifier
 from parley.bus import EventBus, create_bus
 from parley.config import Settings
@@ -52,8 +52,20 @@ class Components:
 
 # Paths Starlette serves; every other HTTP request is an AWS API call and goes straight to the endpoint.
 # The web pages (``/``, ``/join``, ``/static/...``, ``/console/...``) live outside every AWS path, which all
-# start with ``/meetings`` or ``/tags``.
-_STARLETTE_PATHS = re.compile(r"^/(ping$|meetings/[^/]+/transcript$|$|join$|static/|console/)")
+# start with ``/meetings`` or ``/tags``. The stored-transcript calls go to Starlette only with their own
+# methods: anything else is answered by the API endpoint as a modeled error, not Starlette's plain-text 405.
+_STARLETTE_PATHS = re.compile(r"^/(ping$|$|join$|static/|console/)")
+_TRANSCRIPT_PATHS = re.compile(r"^/(transcripts|meetings/[^/]+/transcript)$")
+_TRANSCRIPT_METHODS = {"/transcripts": ("GET",), "": ("GET", "DELETE")}
+
+
+def _is_starlette(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if _STARLETTE_PATHS.match(path):
+        return True
+    if _TRANSCRIPT_PATHS.match(path):
+        return scope["method"] in _TRANSCRIPT_METHODS.get(path, _TRANSCRIPT_METHODS[""])
+    return False
 
 
 def _is_transcribe(scope: Scope) -> bool:
@@ -81,7 +93,7 @@ class ParleyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.json_api is not None and _is_transcribe(scope):
             await self.json_api(scope, receive, send)
-        elif scope["type"] == "http" and not _STARLETTE_PATHS.match(scope["path"]):
+        elif scope["type"] == "http" and not _is_starlette(scope):
             await self.api(scope, receive, send)
         else:
             await self.starlette(scope, receive, send)
@@ -119,7 +131,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         public_url=settings.public_url,
         max_body_bytes=settings.max_body_bytes,
     )
-    export = TranscriptExport(service_model, verifier, meetings)
+    transcripts = TranscriptsApi(service_model, verifier, meetings)
     audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)
     events_socket = EventSubscriptionSocket(live, verifier)
     signaling_socket = SignalingSocket(live, turn=TurnIssuer(settings.turn))
@@ -144,9 +156,6 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def transcript(request: Request) -> Response:
-        return await export(request)
-
     async def calls(websocket: WebSocket) -> None:
         await audio_socket(websocket)
 
@@ -162,6 +171,8 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         WebSocketRoute("/calls/{meeting_id}", calls),
         WebSocketRoute("/control/{meeting_id}", signaling),
         WebSocketRoute("/meetings/{meeting_id}/events", events),
-        Route("/meetings/{meeting_id}/transcript", transcript, methods=["GET"]),
+        Route("/transcripts", transcripts.list, methods=["GET"]),
+        Route("/meetings/{meeting_id}/transcript", transcripts.export, methods=["GET"]),
+        Route("/meetings/{meeting_id}/transcript", transcripts.delete, methods=["DELETE"]),
     ]
     return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint, json_api)

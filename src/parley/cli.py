@@ -1,15 +1,20 @@
 """``parley`` command line: ``parley serve`` runs the server; the other commands are its client.
 
 The client commands speak the Chime SDK Meetings API through the AWS SDK, so credentials and region come from
-the usual AWS environment variables, profiles and files; ``--endpoint-url`` (or ``PARLEY_ENDPOINT_URL``) says
-which parley server to talk to.
+the usual AWS environment variables, profiles and files; ``--endpoint-url`` (or, as for the AWS CLI,
+``AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS`` / ``AWS_ENDPOINT_URL``) says which parley server to talk to.
+
+Exit codes: 0 success; 1 the call failed (the AWS error code and message on stderr); 2 a usage error;
+130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -72,7 +77,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--reap-interval", type=float, default=15.0, help="how often auto-end is checked (s)")
     p.add_argument(
-        "--transcript-retention", type=float, default=0.0, help="keep transcripts of deleted meetings (s)"
+        "--transcript-retention",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="delete a transcript this long after its meeting ends; 0: with the meeting "
+        "(default: keep it until its owner deletes it)",
     )
     p.add_argument(
         "--media-address",
@@ -191,12 +201,19 @@ def serve(args: argparse.Namespace) -> int:
     except (CredentialsError, OSError) as exc:
         print(f"parley: cannot load credentials: {exc}", file=sys.stderr)
         return 2
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        reason = (
+            "the port is already in use (is another parley running?); stop it or choose another with --port"
+            if exc.errno == errno.EADDRINUSE
+            else exc.strerror or str(exc)
+        )
+        print(f"parley: cannot listen on {settings.host}:{settings.port}: {reason}", file=sys.stderr)
+        return 1
     app = create_app(settings, credentials)
-    print(f"parley: listening on {settings.default_endpoint}", flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
         log_level="warning" if args.log_level == "info" else args.log_level,
         access_log=False,
         ws_max_size=1 << 20,
@@ -205,7 +222,32 @@ def serve(args: argparse.Namespace) -> int:
         ws="websockets-sansio",
         lifespan="on",
     )
+    _server_class()(config, f"parley: listening on {settings.default_endpoint}").run(sockets=[sock])
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so a busy port fails at once and clearly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048)
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, saying "listening" only once the app has started and the socket serves."""
+
+        def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+            super().__init__(config)
+            self.ready_line = ready_line
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(self.ready_line, flush=True)
+
+    return Server
 
 
 def _client_options() -> argparse.ArgumentParser:
@@ -215,7 +257,8 @@ def _client_options() -> argparse.ArgumentParser:
     g.add_argument(
         "--endpoint-url",
         default=None,
-        help="the parley server (default: $PARLEY_ENDPOINT_URL, else http://127.0.0.1:8000)",
+        help="the parley server (default: $AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS, else $AWS_ENDPOINT_URL, "
+        "else http://127.0.0.1:8000)",
     )
     g.add_argument("--profile", default=None, help="AWS profile for credentials (default: $AWS_PROFILE)")
     g.add_argument(
@@ -326,8 +369,17 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--fast", action="store_true", help="send as fast as the server takes it, not in real time"
     )
 
-    p = sub.add_parser(
-        "transcript",
+    transcript = group(
+        "transcript", "list, download and delete stored transcripts (also of meetings that have ended)"
+    )
+    transcript.add_parser(
+        "list",
+        parents=[common],
+        help="the account's stored transcripts, newest first (all pages)",
+        description="A SigV4-signed GET of /transcripts, every page.",
+    )
+    p = transcript.add_parser(
+        "get",
         parents=[common],
         help="download a meeting's stored transcript",
         description="A SigV4-signed GET of /meetings/MEETING/transcript.",
@@ -335,10 +387,20 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("meeting_id", metavar="MEETING")
     p.add_argument("--format", choices=["vtt", "srt", "json"], default="vtt", help="json is JSON lines")
     p.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
+    p = transcript.add_parser(
+        "delete",
+        parents=[common],
+        help="delete a meeting's stored transcript",
+        description="A SigV4-signed DELETE of /meetings/MEETING/transcript. It cannot be undone.",
+    )
+    p.add_argument("meeting_id", metavar="MEETING")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="parley", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="parley", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"parley {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _client_parsers(sub)
@@ -349,8 +411,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = f"{args.command} {args.action}" if getattr(args, "action", None) else args.command
     return run(command, args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("parley")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
 
 
 if __name__ == "__main__":

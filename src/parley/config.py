@@ -27,7 +27,9 @@ class Settings:
     redis_url: str | None = None
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
-    transcript_retention_s: float = 0.0
+    # How long a transcript outlives its meeting: None keeps it until its owner deletes it, 0 deletes it with
+    # the meeting (docs/decisions.md "Transcripts outlive their meetings").
+    transcript_retention_s: float | None = None
     max_audio_frame_bytes: int = 256 * 1024
     # The only ICE host address offered to Chime SDK clients (None: every non-loopback address, aioice's
     # default). ``127.0.0.1`` lets a browser on the same loopback-only host connect.

@@ -256,7 +256,7 @@ def test_join_page_learns_the_meeting_ended(
 ) -> None:
     console = browser.new_page()
     sign_in(console, model_server)
-    create_meeting(console, "Short one")
+    meeting_id = create_meeting(console, "Short one")
     link = add_attendee(console, "Lee Listener", listen_only=True)
     assert "listen=1" in link
     join = browser.new_page()
@@ -264,9 +264,65 @@ def test_join_page_learns_the_meeting_ended(
     assert join.is_hidden("#join-mic"), "a listen-only attendee is not offered the microphone"
     join.click("#join-listen")
     join.wait_for_selector("#call-state[data-state='live']", timeout=UI_WAIT_MS)
+    console.click("#start-transcription")
+    console.wait_for_selector(".status-banner[data-kind='started']", timeout=UI_WAIT_MS)
 
+    # End asks first and says what happens to the transcript; saying no changes nothing.
+    asked: list[str] = []
+    console.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    console.click("#delete-meeting")
+    console.wait_for_timeout(500)
+    assert asked, "End did not ask for confirmation"
+    assert "kept until you delete it" in asked[0]
+    assert join.is_hidden("#problem[data-kind='meeting-ended']")
+    assert model_server.client().get_meeting(MeetingId=meeting_id)["Meeting"]["MeetingId"] == meeting_id
+
+    console.once("dialog", lambda dialog: dialog.accept())
     console.click("#delete-meeting")
     problem = join.wait_for_selector("#problem[data-kind='meeting-ended']", timeout=UI_WAIT_MS)
     assert "meeting ended" in problem.inner_text().lower()
     console.wait_for_selector(".status-banner[data-kind='ended']", timeout=UI_WAIT_MS)
+    assert "kept until you delete it" in console.inner_text(".status-banner")
     console.wait_for_selector(".meeting-link[data-state='ended']", timeout=UI_WAIT_MS)
+
+    # The ended meeting's transcript is listed under Transcripts and still downloads; Delete (confirmed)
+    # removes it.
+    entry = console.wait_for_selector(
+        f".transcript-entry[data-meeting-id='{meeting_id}'][data-state='ended']", timeout=UI_WAIT_MS
+    )
+    href = entry.query_selector("a[href*='format=vtt']").get_attribute("href")
+    assert console.request.get(model_server.endpoint + href).text().startswith("WEBVTT")
+    console.once("dialog", lambda dialog: dialog.accept())
+    entry.query_selector("button").click()
+    console.wait_for_selector(
+        f".transcript-entry[data-meeting-id='{meeting_id}']", state="detached", timeout=UI_WAIT_MS
+    )
+    assert console.request.get(model_server.endpoint + href).status == 404
+
+
+def test_the_console_follows_the_account_without_a_reload(
+    model_server: ServerProcess, browser: Any, pages: list[Any]
+) -> None:
+    console = browser.new_page()
+    sign_in(console, model_server)
+    console.wait_for_selector("#user-box:not([hidden])", timeout=UI_WAIT_MS)
+    # A meeting made with boto3 (not through this page) appears in the open console.
+    chime = model_server.client()
+    meeting_id = chime.create_meeting(ExternalMeetingId="Made by boto3", MediaRegion="us-east-1")["Meeting"][
+        "MeetingId"
+    ]
+    console.wait_for_selector(f".meeting-link[href='#meeting={meeting_id}']", timeout=UI_WAIT_MS)
+    console.click(f".meeting-link[href='#meeting={meeting_id}']")
+    console.wait_for_selector("#meeting-title:text-is('Made by boto3')", timeout=UI_WAIT_MS)
+    # The roster follows attendees added and removed elsewhere.
+    kim = chime.create_attendee(MeetingId=meeting_id, ExternalUserId="Kim")["Attendee"]
+    console.wait_for_selector(".attendee[data-name='Kim']", timeout=UI_WAIT_MS)
+    chime.delete_attendee(MeetingId=meeting_id, AttendeeId=kim["AttendeeId"])
+    console.wait_for_selector(".attendee[data-name='Kim']", state="detached", timeout=UI_WAIT_MS)
+    # Ended elsewhere: gone from the live list.
+    chime.delete_meeting(MeetingId=meeting_id)
+    console.wait_for_selector(
+        f".meeting-link[href='#meeting={meeting_id}'][data-state='open']",
+        state="detached",
+        timeout=UI_WAIT_MS,
+    )

@@ -74,6 +74,7 @@ def test_login_sets_a_strict_httponly_cookie_and_never_returns_the_secret(server
         "accountId": account,
         "region": "eu-west-1",
         "expiresAt": response.json()["expiresAt"],
+        "transcriptRetentionSeconds": None,  # the default: kept until deleted
     }
     cookie = response.headers["set-cookie"].lower()
     assert cookie.startswith("parley_console=")
@@ -142,6 +143,10 @@ def test_meeting_lifecycle_through_the_console(server: ServerProcess) -> None:
     listed = client.get("/console/api/meetings").json()["Meetings"]
     assert listed[0]["MeetingId"] == meeting_id
     assert listed[0]["Ended"] is False
+    # Meetings made elsewhere (boto3 here) are the account's too, and listed.
+    other = server.client().create_meeting(ExternalMeetingId="api", MediaRegion="us-east-1")["Meeting"]
+    listed = client.get("/console/api/meetings").json()["Meetings"]
+    assert [m["MeetingId"] for m in listed[:2]] == [other["MeetingId"], meeting_id]
 
     attendee = client.post(f"/console/api/meetings/{meeting_id}/attendees", json={"ExternalUserId": "Sam"})
     assert attendee.status_code == 201
@@ -175,9 +180,24 @@ def test_meeting_lifecycle_through_the_console(server: ServerProcess) -> None:
     assert bob.get(f"/console/api/meetings/{meeting_id}").json()["code"] == "NotFoundException"
     assert bob.delete(f"/console/api/meetings/{meeting_id}").status_code == 404
 
+    started = client.post(
+        f"/console/api/meetings/{meeting_id}/transcription/start",
+        json={"TranscriptionConfiguration": {"EngineTranscribeSettings": {"LanguageCode": "en-US"}}},
+    )
+    assert started.status_code == 200
     assert client.delete(f"/console/api/meetings/{meeting_id}").status_code == 204
     listed = client.get("/console/api/meetings").json()["Meetings"]
     assert next(m for m in listed if m["MeetingId"] == meeting_id)["Ended"] is True
+
+    # The ended meeting's transcript stays, for this account only, until it is deleted.
+    kept = client.get("/console/api/transcripts").json()["Transcripts"]
+    assert any(t["MeetingId"] == meeting_id and "MeetingEndedAt" in t for t in kept)
+    assert client.get(f"/console/api/meetings/{meeting_id}/transcript?format=vtt").status_code == 200
+    assert all(t["MeetingId"] != meeting_id for t in bob.get("/console/api/transcripts").json()["Transcripts"])
+    assert bob.delete(f"/console/api/meetings/{meeting_id}/transcript").status_code == 404
+    assert client.delete(f"/console/api/meetings/{meeting_id}/transcript").status_code == 204
+    assert client.get(f"/console/api/meetings/{meeting_id}/transcript?format=vtt").status_code == 404
+    assert client.get("/console/api/transcripts?max-results=zero").status_code == 400
 
     assert client.post("/console/api/logout").status_code == 200
     assert client.get("/console/api/meetings").status_code == 401

@@ -21,11 +21,18 @@ class Cli:
     env: dict[str, str]
 
     def run(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None, timeout: float = 120
+        self,
+        *args: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        drop: tuple[str, ...] = (),
+        timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
+        """``env`` adds to (or overrides) the test environment, ``drop`` removes variables from it."""
+        merged = {k: v for k, v in {**self.env, **(env or {})}.items() if k not in drop}
         result = subprocess.run(
             [sys.executable, "-m", "parley", *args],
-            env={**self.env, **(env or {})},
+            env=merged,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -50,7 +57,7 @@ def make_cli(root: Path, endpoint: str) -> Cli:
         "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-credentials"),
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
-        "PARLEY_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
         "PYTHONUNBUFFERED": "1",
     }
     return Cli(endpoint, env)

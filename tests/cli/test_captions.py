@@ -119,6 +119,20 @@ def test_long_partials_are_cut_to_the_width_keeping_the_newest_words() -> None:
     assert line.endswith("word39")
 
 
+def test_wide_characters_are_cut_by_terminal_cells_so_the_redraw_stays_in_place() -> None:
+    from rich.cells import cell_len
+
+    r, out = tty_renderer()
+    chinese = "我们明天下午三点在会议室讨论第四季度的预算和销售计划然后再决定下一步" * 2
+    r.result(result("r", chinese, True))
+    r.result(result("r", chinese + "。", True))
+    (line,) = screen(out.getvalue())
+    assert cell_len(line) <= 59, "a line wider than the terminal wraps and breaks the in-place redraw"
+    assert line.endswith("一步。")
+    r.result(result("s", "日本語の字幕もそのまま表示されます", True, who="ken"))
+    assert all(cell_len(x) <= 59 for x in screen(out.getvalue()))
+
+
 def test_plain_output_is_finals_only() -> None:
     out, err = io.StringIO(), io.StringIO()
     r = CaptionRenderer(out=out, tty=False, err=err)

@@ -87,7 +87,7 @@ def test_errors_are_aws_codes_not_tracebacks(cli: Cli, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "BadRequestException" in result.stderr
 
-    result = cli.run("transcript", missing, "--format", "vtt", check=False)
+    result = cli.run("transcript", "get", missing, "--format", "vtt", check=False)
     assert (result.returncode, result.stderr.split(":")[1].strip()) == (1, "NotFoundException")
 
     result = cli.run("meeting", "list", env={"AWS_SECRET_ACCESS_KEY": "wrong"}, check=False)
@@ -97,12 +97,48 @@ def test_errors_are_aws_codes_not_tracebacks(cli: Cli, tmp_path: Path) -> None:
     result = cli.run("meeting", "get", mid, "--endpoint-url", "http://127.0.0.1:9", check=False)
     assert result.returncode == 1
     assert "EndpointConnection" in result.stderr
+    assert "parley: hint: is the server running?" in result.stderr, "an error says what to try"
 
     result = cli.run("join", mid, "--attendee", "x", "--audio", str(tmp_path / "nope.wav"), check=False)
-    assert (result.returncode, result.stderr.strip()) == (
+    assert (result.returncode, result.stderr.splitlines()[0]) == (
         1,
         f"parley: FileNotFound: {tmp_path / 'nope.wav'}: no such file",
     )
+
+
+def test_join_refuses_a_file_that_is_not_audio_before_anyone_joins(cli: Cli, tmp_path: Path) -> None:
+    mid = create_meeting(cli)["MeetingId"]
+    notes = tmp_path / "notes.wav"
+    notes.write_text("these are meeting notes, not audio\n")
+    result = cli.run("join", mid, "--attendee", "Robin", "--audio", str(notes), check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"parley: UnreadableAudio: {notes}: not audio FFmpeg can decode")
+    assert "parley: hint: give a file FFmpeg can decode" in result.stderr
+    assert json_out(cli.run("attendee", "list", mid))["Attendees"] == [], "nobody joined"
+
+
+def test_endpoint_follows_the_aws_cli_precedence(cli: Cli) -> None:
+    """--endpoint-url, then AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS, then AWS_ENDPOINT_URL (as the AWS CLI)."""
+    dead = "http://127.0.0.1:9"
+
+    def reaches(extra_env: dict[str, str], *args: str) -> bool:
+        variables = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS")
+        unset = tuple(v for v in variables if v not in extra_env)
+        result = cli.run("transcript", "list", *args, env=extra_env, drop=unset, check=False)
+        return result.returncode == 0
+
+    assert reaches({"AWS_ENDPOINT_URL": cli.endpoint})
+    assert not reaches({"AWS_ENDPOINT_URL": dead})
+    assert reaches({"AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS": cli.endpoint, "AWS_ENDPOINT_URL": dead})
+    assert not reaches({"AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS": dead, "AWS_ENDPOINT_URL": cli.endpoint})
+    assert reaches({"AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS": dead}, "--endpoint-url", cli.endpoint)
+
+
+def test_version(cli: Cli) -> None:
+    from importlib.metadata import version
+
+    result = cli.run("--version")
+    assert result.stdout.strip() == f"parley {version('parley')}"
 
 
 def test_profile_from_shared_credentials(cli: Cli, tmp_path: Path) -> None:
@@ -129,9 +165,23 @@ def test_transcription_and_empty_transcript(cli: Cli, tmp_path: Path) -> None:
     assert started.stdout == ""
     cli.run("transcription", "stop", mid)
     out = tmp_path / "t.vtt"
-    cli.run("transcript", mid, "--format", "vtt", "-o", str(out))
+    cli.run("transcript", "get", mid, "--format", "vtt", "-o", str(out))
     assert out.read_text().startswith("WEBVTT")
-    assert cli.run("transcript", mid, "--format", "json").stdout == ""
+    assert cli.run("transcript", "get", mid, "--format", "json").stdout == ""
+
+
+def test_transcripts_of_ended_meetings_are_listed_fetched_and_deleted(cli: Cli) -> None:
+    mid = create_meeting(cli, "--external-id", "cli-kept")["MeetingId"]
+    cli.run("transcription", "start", mid, "--language", "en-US")
+    cli.run("meeting", "delete", mid)
+    listed = {t["MeetingId"]: t for t in json_out(cli.run("transcript", "list"))["Transcripts"]}  # type: ignore[attr-defined]
+    assert listed[mid]["ExternalMeetingId"] == "cli-kept"
+    assert "MeetingEndedAt" in listed[mid]
+    assert cli.run("transcript", "get", mid).stdout.startswith("WEBVTT")
+    cli.run("transcript", "delete", mid)
+    gone = cli.run("transcript", "get", mid, check=False)
+    assert (gone.returncode, gone.stderr.split(":")[1].strip()) == (1, "NotFoundException")
+    assert mid not in {t["MeetingId"] for t in json_out(cli.run("transcript", "list"))["Transcripts"]}  # type: ignore[attr-defined]
 
 
 def test_transcription_options_map_to_engine_settings() -> None:

@@ -107,19 +107,21 @@ def test_join_realtime_plain_output_then_export(model_cli: Cli, tmp_path: Path) 
 
     cli.run("transcription", "stop", mid)
 
-    vtt = cli.run("transcript", mid, "--format", "vtt").stdout
+    vtt = cli.run("transcript", "get", mid, "--format", "vtt").stdout
     assert vtt.startswith("WEBVTT")
     assert "<v Sam Speaker>" in vtt
     assert words(vtt) >= EXPECTED
 
     srt_path = tmp_path / "out.srt"
-    cli.run("transcript", mid, "--format", "srt", "-o", str(srt_path))
+    cli.run("transcript", "get", mid, "--format", "srt", "-o", str(srt_path))
     srt = srt_path.read_text()
     assert srt.startswith("1\n")
     assert "Sam Speaker: " in srt
     assert words(srt) >= EXPECTED
 
-    rows = [json.loads(line) for line in cli.run("transcript", mid, "--format", "json").stdout.splitlines()]
+    rows = [
+        json.loads(line) for line in cli.run("transcript", "get", mid, "--format", "json").stdout.splitlines()
+    ]
     assert rows
     results = [r for row in rows for r in row["transcript"]["results"]]
     assert not any(r["isPartial"] for r in results)
@@ -149,7 +151,7 @@ def test_join_fast_any_format_by_attendee_id(model_cli: Cli, tmp_path: Path) -> 
     assert "100%" in plain
 
     finals = json.loads(
-        "[" + ",".join(cli.run("transcript", mid, "--format", "json").stdout.splitlines()) + "]"
+        "[" + ",".join(cli.run("transcript", "get", mid, "--format", "json").stdout.splitlines()) + "]"
     )
     speakers = {
         item["attendee"]["attendeeId"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import socket
 import stat
 import subprocess
 import sys
@@ -66,3 +67,19 @@ def test_first_start_creates_credentials_and_prints_usage(tmp_path: Path) -> Non
     assert f"export AWS_SECRET_ACCESS_KEY={identity['aws_secret_access_key']}" in output
     assert "boto3.client(" in output
     assert f'endpoint_url="http://127.0.0.1:{port}"' in output
+    assert f"parley: listening on http://127.0.0.1:{port}" in output
+
+
+def test_a_busy_port_is_refused_clearly_before_listening(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "parley", "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"parley: cannot listen on 127.0.0.1:{port}: the port is already in use" in result.stderr
+    assert "listening" not in result.stdout
+    assert "Traceback" not in result.stderr

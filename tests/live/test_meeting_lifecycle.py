@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from parley.client import presign_events_url, presign_transcript_url
@@ -157,18 +159,119 @@ async def test_subscription_requires_a_valid_signature_and_own_meeting(fast_serv
         assert ws.close_code == 4404
 
 
-def test_presigned_transcript_export_and_retention(fast_server: ServerProcess, tmp_path: Path) -> None:
+def signed(
+    server: ServerProcess, method: str, path: str, who: str = "alice", query: str = ""
+) -> httpx.Response:
+    """A call to parley's transcript API signed as the AWS SDKs sign (SigV4, service ``chime``)."""
+    url = f"{server.endpoint}{path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=method, url=url)
+    SigV4Auth(creds(who), "chime", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    return httpx.request(method, prepared.url, headers=dict(prepared.headers), timeout=10)
+
+
+def listed(server: ServerProcess, who: str = "alice") -> dict[str, dict[str, Any]]:
+    response = signed(server, "GET", "/transcripts", who)
+    assert response.status_code == 200
+    return {t["MeetingId"]: t for t in response.json()["Transcripts"]}
+
+
+def assert_aws_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status
+    assert response.headers["x-amzn-ErrorType"].split(":")[0] == code
+    assert response.headers["x-amzn-RequestId"]
+    assert response.json()["Message"]
+
+
+EN = {"EngineTranscribeSettings": {"LanguageCode": "en-US"}}
+
+
+def test_an_auto_ended_meeting_keeps_its_transcript_for_its_account(fast_server: ServerProcess) -> None:
     chime = fast_server.client()
-    mid = chime.create_meeting(ExternalMeetingId="retain", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
+    mid = chime.create_meeting(ExternalMeetingId="kept", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
+    chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=EN)
+    deadline = time.monotonic() + 15
+    while mid not in listed(fast_server) or "MeetingEndedAt" not in listed(fast_server)[mid]:
+        assert time.monotonic() < deadline, "the idle meeting did not end"
+        time.sleep(0.5)
+    with pytest.raises(chime.exceptions.NotFoundException):
+        chime.get_meeting(MeetingId=mid)
+    kept = listed(fast_server)[mid]
+    assert kept["ExternalMeetingId"] == "kept"
+    assert kept["ResultCount"] == 0
+    assert "ExpiresAt" in kept  # this server runs with --transcript-retention 60
+
+    # Its account exports it, in every format; another account neither sees nor exports nor deletes it.
     url = presign_transcript_url(fast_server.endpoint, mid, creds(), fmt="vtt")
-    resp = httpx.get(url, timeout=10)
-    assert resp.status_code == 200
-    assert resp.text.startswith("WEBVTT")
-    bad = httpx.get(presign_transcript_url(fast_server.endpoint, mid, creds(), fmt="docx"), timeout=10)
-    assert bad.status_code == 400
-    assert bad.headers["x-amzn-ErrorType"].startswith("BadRequestException")
-    other = httpx.get(presign_transcript_url(fast_server.endpoint, mid, creds("bob"), fmt="vtt"), timeout=10)
-    assert other.status_code == 404
-    chime.delete_meeting(MeetingId=mid)
-    # Nothing was transcribed, so nothing was retained: the export is gone with the meeting.
-    assert httpx.get(url, timeout=10).status_code == 404
+    assert httpx.get(url, timeout=10).text.startswith("WEBVTT")
+    assert signed(fast_server, "GET", f"/meetings/{mid}/transcript", query="format=srt").status_code == 200
+    assert mid not in listed(fast_server, "bob")
+    assert_aws_error(
+        signed(fast_server, "GET", f"/meetings/{mid}/transcript", "bob"), 404, "NotFoundException"
+    )
+    assert_aws_error(
+        signed(fast_server, "DELETE", f"/meetings/{mid}/transcript", "bob"), 404, "NotFoundException"
+    )
+    bad = signed(fast_server, "GET", f"/meetings/{mid}/transcript", query="format=docx")
+    assert_aws_error(bad, 400, "BadRequestException")
+
+    # Its owner deletes it: gone from the export and from the list.
+    deleted = signed(fast_server, "DELETE", f"/meetings/{mid}/transcript")
+    assert deleted.status_code == 204
+    assert deleted.headers["x-amzn-RequestId"]
+    assert_aws_error(httpx.get(url, timeout=10), 404, "NotFoundException")
+    assert mid not in listed(fast_server)
+    assert_aws_error(signed(fast_server, "DELETE", f"/meetings/{mid}/transcript"), 404, "NotFoundException")
+
+
+def test_transcript_list_pages_and_refuses_bad_input(fast_server: ServerProcess) -> None:
+    chime = fast_server.client()
+    ids = []
+    for n in range(3):
+        mid = chime.create_meeting(ExternalMeetingId=f"page-{n}", MediaRegion="us-east-1")["Meeting"][
+            "MeetingId"
+        ]
+        chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=EN)
+        chime.delete_meeting(MeetingId=mid)
+        ids.append(mid)
+    seen: list[str] = []
+    query = "max-results=1"
+    while True:
+        page = signed(fast_server, "GET", "/transcripts", query=query).json()
+        assert len(page["Transcripts"]) <= 1
+        seen += [t["MeetingId"] for t in page["Transcripts"]]
+        if "NextToken" not in page:
+            break
+        query = f"max-results=1&next-token={page['NextToken']}"
+    assert set(ids) <= set(seen)
+    assert len(seen) == len(set(seen))
+    for bad in ("max-results=0", "max-results=101", "max-results=x", "next-token=garbage"):
+        assert_aws_error(signed(fast_server, "GET", "/transcripts", query=bad), 400, "BadRequestException")
+    # Another account's page token is refused, not followed.
+    token = signed(fast_server, "GET", "/transcripts", query="max-results=1").json()["NextToken"]
+    stolen = signed(fast_server, "GET", "/transcripts", "bob", query=f"next-token={token}")
+    assert_aws_error(stolen, 400, "BadRequestException")
+    # Methods the paths do not serve get the modeled error, never Starlette's plain-text 405.
+    assert_aws_error(signed(fast_server, "POST", "/transcripts"), 404, "NotFoundException")
+    assert_aws_error(signed(fast_server, "PUT", f"/meetings/{ids[0]}/transcript"), 404, "NotFoundException")
+    unsigned = httpx.get(f"{fast_server.endpoint}/transcripts", timeout=10)
+    assert unsigned.status_code == 403
+    assert unsigned.headers["x-amzn-ErrorType"]
+
+
+def test_retention_zero_deletes_the_transcript_with_its_meeting(tmp_path: Path) -> None:
+    proc = ServerProcess(
+        data_dir=tmp_path / "data",
+        credentials=write_credentials(tmp_path / "credentials"),
+        extra_args=["--transcript-retention", "0"],
+    ).start()
+    try:
+        chime = proc.client()
+        mid = chime.create_meeting(ExternalMeetingId="gone", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
+        chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=EN)
+        assert signed(proc, "GET", f"/meetings/{mid}/transcript").status_code == 200
+        chime.delete_meeting(MeetingId=mid)
+        assert_aws_error(signed(proc, "GET", f"/meetings/{mid}/transcript"), 404, "NotFoundException")
+        assert listed(proc) == {}
+    finally:
+        proc.stop()

@@ -12,6 +12,7 @@ JFK sample, word times: "And so my fellow Americans," 0.0-2.1 s; "ask not what y
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -21,7 +22,7 @@ import websockets
 from botocore.credentials import Credentials
 
 from parley.audio.frames import SAMPLE_RATE, float32_to_pcm16
-from parley.client import presign_transcript_url
+from parley.client import presign_events_url, presign_transcript_url
 from tests.live.client import AttendeeClient, finals, text_of
 from tests.speech.devset import load_clip_samples, normalize_words
 from tests.support.server import IDENTITIES, ServerProcess
@@ -196,8 +197,12 @@ async def test_delete_attendee_mid_speech_closes_4411_and_keeps_what_was_said(
     chime.delete_meeting(MeetingId=mid)
 
 
-async def test_delete_meeting_mid_speech_closes_4410(model_server: ServerProcess) -> None:
+async def test_delete_meeting_mid_speech_finishes_what_was_said_closes_4410_and_keeps_the_transcript(
+    model_server: ServerProcess,
+) -> None:
     chime, mid, _speaker_id, talk, hear = await speaker_and_listener(model_server, "delete-meeting")
+    alice = Credentials(*IDENTITIES["alice"][:2])
+    backend = await websockets.connect(presign_events_url(model_server.endpoint, mid, alice))
     pcm = jfk_pcm()
     assert await say(talk, pcm[: at(STOP_AT_S)])
 
@@ -208,7 +213,35 @@ async def test_delete_meeting_mid_speech_closes_4410(model_server: ServerProcess
         assert client.close_reason
     assert await speaking is False, "the socket was closed under the talking attendee"
     for client in (talk, hear):
-        # What was finalized before the meeting ended was delivered; `stopped` is the last event.
+        # Everything said before the meeting ended got its final (the utterance in flight too), then
+        # `stopped` came last.
         assert "americans" in normalize_words(text_of(finals(client))), text_of(finals(client))
+        assert every_result_finalized(client.transcripts())
         assert client.statuses() == ["started", "stopped"]
         assert client.received[-1]["type"] == "status"
+    delivered = {r["resultId"] for r in finals(hear)}
+
+    # The backend subscription saw the same finals, then `stopped`, then 4410.
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(30):
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                seen.extend(json.loads(await backend.recv())["events"])
+    assert backend.close_code == 4410
+    backend_finals = {r["resultId"] for r in results_in(seen) if not r["isPartial"]}
+    assert backend_finals == delivered
+    assert seen[-1]["type"] == "status"
+    assert seen[-1]["status"]["type"] == "stopped"
+
+    # The meeting is gone; its transcript is not (the default keeps it until its owner deletes it).
+    with pytest.raises(chime.exceptions.NotFoundException):
+        chime.get_meeting(MeetingId=mid)
+    url = presign_transcript_url(model_server.endpoint, mid, alice, fmt="jsonl")
+    exported = await asyncio.to_thread(httpx.get, url, timeout=10)
+    assert exported.status_code == 200
+    stored = {
+        r["resultId"]
+        for line in exported.text.splitlines()
+        for r in json.loads(line)["transcript"]["results"]
+    }
+    assert stored == delivered

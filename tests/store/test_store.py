@@ -47,12 +47,12 @@ async def test_meeting_round_trip_and_delete_cascades(store: Store) -> None:
     await store.save_transcription(
         TranscriptionState(m.meeting_id, "started", {"EngineTranscribeSettings": {}}, "us-east-1", 1.0, 1.0)
     )
-    assert await store.delete_meeting(ACCOUNT, m.meeting_id)
+    assert await store.delete_meeting(ACCOUNT, m.meeting_id) == frozenset()
     assert await store.get_meeting(ACCOUNT, m.meeting_id) is None
     assert await store.get_attendee_by_token(f"token-{m.meeting_id}-1") is None
     assert await store.list_tags(m.meeting_id) == []
     assert await store.get_transcription(m.meeting_id) is None
-    assert not await store.delete_meeting(ACCOUNT, m.meeting_id)
+    assert await store.delete_meeting(ACCOUNT, m.meeting_id) is None
 
 
 async def test_client_request_token_is_unique_per_account(store: Store) -> None:
@@ -159,25 +159,86 @@ async def test_reopen_keeps_data_and_migrations_are_idempotent(store_url: str) -
         await second.close()
 
 
-async def test_transcripts_go_with_the_meeting_unless_retained(store: Store) -> None:
-    kept, dropped = _meeting(1), _meeting(2)
-    for m in (kept, dropped):
+async def test_transcripts_outlive_their_meeting_until_deleted_or_expired(store: Store) -> None:
+    forever, timed, dropped = _meeting(1), _meeting(2), _meeting(3)
+    for m in (forever, timed, dropped):
         await store.create_meeting(m, [], [], max_active=10)
         for n in range(2):
-            await store.add_transcript_result(
+            assert await store.add_transcript_result(
                 meeting_id=m.meeting_id, account_id=ACCOUNT, attendee_id="a", result_id=f"r{n}",
-                start_time_ms=1000 * n, end_time_ms=1000 * n + 500, meeting_started_ms=0, result={"n": n},
+                start_time_ms=1000 * n, end_time_ms=1000 * n + 500, result={"n": n},
             )  # fmt: skip
-    assert await store.transcript(ACCOUNT, kept.meeting_id) == (0, [{"n": 0}, {"n": 1}])
-    assert await store.transcript("999999999999", kept.meeting_id) is None
+    started = int(forever.created_at * 1000)
+    assert await store.transcript(ACCOUNT, forever.meeting_id) == (started, [{"n": 0}, {"n": 1}])
+    assert await store.transcript("999999999999", forever.meeting_id) is None
     now = time.time()
-    await store.delete_meeting(ACCOUNT, kept.meeting_id, keep_transcript_until=now + 60)
+    await store.delete_meeting(ACCOUNT, forever.meeting_id, keep_transcript=True)
+    await store.delete_meeting(
+        ACCOUNT, timed.meeting_id, keep_transcript=True, transcript_expires_at=now + 60
+    )
     await store.delete_meeting(ACCOUNT, dropped.meeting_id)
     assert await store.transcript(ACCOUNT, dropped.meeting_id) is None
-    assert await store.transcript(ACCOUNT, kept.meeting_id) == (0, [{"n": 0}, {"n": 1}])
+    assert await store.transcript(ACCOUNT, forever.meeting_id) == (started, [{"n": 0}, {"n": 1}])
+    listed = {t.meeting_id: t for t in await store.list_transcripts(ACCOUNT, limit=10)}
+    assert set(listed) == {forever.meeting_id, timed.meeting_id}
+    assert listed[forever.meeting_id].result_count == 2
+    assert listed[forever.meeting_id].ended_at is not None
+    assert listed[forever.meeting_id].expires_at is None
+    assert listed[timed.meeting_id].expires_at == now + 60
+    assert await store.list_transcripts("999999999999", limit=10) == []
     assert await store.purge_expired_transcripts(now + 30) == 0
-    assert await store.purge_expired_transcripts(now + 61) == 2
-    assert await store.transcript(ACCOUNT, kept.meeting_id) is None
+    assert await store.purge_expired_transcripts(now + 61) == 1
+    assert await store.transcript(ACCOUNT, timed.meeting_id) is None
+    # A final that arrives after the end joins a kept transcript; one whose transcript went is not stored.
+    assert await store.add_transcript_result(
+        meeting_id=forever.meeting_id, account_id=ACCOUNT, attendee_id="a", result_id="late",
+        start_time_ms=5000, end_time_ms=5500, result={"n": "late"},
+    )  # fmt: skip
+    assert not await store.add_transcript_result(
+        meeting_id=dropped.meeting_id, account_id=ACCOUNT, attendee_id="a", result_id="late",
+        start_time_ms=5000, end_time_ms=5500, result={"n": "late"},
+    )  # fmt: skip
+    assert await store.transcript(ACCOUNT, dropped.meeting_id) is None
+    assert not await store.delete_transcript("999999999999", forever.meeting_id)
+    assert await store.delete_transcript(ACCOUNT, forever.meeting_id)
+    assert await store.transcript(ACCOUNT, forever.meeting_id) is None
+    assert not await store.delete_transcript(ACCOUNT, forever.meeting_id)
+
+
+async def test_a_meeting_ended_while_transcribing_keeps_a_transcript_for_its_late_finals(
+    store: Store,
+) -> None:
+    m = _meeting(4)
+    await store.create_meeting(m, [], [], max_active=10)
+    state = TranscriptionState(m.meeting_id, "started", {}, "us-east-1", 1.0, 1.0)
+    await store.save_transcription(state)
+    await store.delete_meeting(ACCOUNT, m.meeting_id, keep_transcript=True)
+    assert await store.add_transcript_result(
+        meeting_id=m.meeting_id, account_id=ACCOUNT, attendee_id="a", result_id="r",
+        start_time_ms=0, end_time_ms=500, result={"n": 0},
+    )  # fmt: skip
+    (listed,) = await store.list_transcripts(ACCOUNT, limit=10)
+    assert (listed.meeting_id, listed.result_count) == (m.meeting_id, 1)
+
+
+async def test_transcript_pages_are_newest_first_and_stable(store: Store) -> None:
+    meetings = [_meeting(10 + i) for i in range(5)]
+    for m in meetings:
+        await store.create_meeting(m, [], [], max_active=10)
+        await store.add_transcript_result(
+            meeting_id=m.meeting_id, account_id=ACCOUNT, attendee_id="a", result_id="r",
+            start_time_ms=0, end_time_ms=1, result={},
+        )  # fmt: skip
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await store.list_transcripts(ACCOUNT, limit=2, after=after)
+        seen += [t.meeting_id for t in page]
+        if len(page) < 2:
+            break
+        after = (page[-1].meeting_started_ms, page[-1].meeting_id)
+    expected = sorted(meetings, key=lambda m: (int(m.created_at * 1000), m.meeting_id), reverse=True)
+    assert seen == [m.meeting_id for m in expected]
 
 
 async def test_presence_drives_auto_end(store: Store) -> None:

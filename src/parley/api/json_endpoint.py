@@ -37,7 +37,7 @@ def serialize_json_error(service: ServiceModel, code: str, message: str) -> tupl
         status = 400
     headers = {"x-amzn-ErrorType": code, "Content-Type": CONTENT_TYPE}
     body = json.dumps({"__type": code, "Message": message}, separators=(",", ":"), ensure_ascii=False)
-    return status, headers, body.encode()
+    return status, headers, body.encode("utf-8", "replace")  # a message may echo a client's unencodable text
 
 
 @dataclass

@@ -10,7 +10,9 @@ Two modes, because a person and a script want different things from the same str
 - **Plain** (stdout is not a terminal): only finals, one ``speaker: text`` line each, flushed at once, so the
   output can be piped; banners go to stderr and there are no partials or progress.
 
-No third-party dependency: the few escape sequences needed are written here.
+The few escape sequences needed are written here; widths are terminal *cells*, measured with ``rich.cells``
+(East Asian wide characters take two columns, combining marks none), so CJK captions are cut to the width like
+any other and the redraw stays in place.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+
+from rich.cells import cell_len, set_cell_size
 
 ERASE_DOWN = "\x1b[J"  # erase from the cursor to the end of the screen
 DIM, BOLD, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
@@ -50,10 +54,13 @@ def _clock(seconds: float) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    """Cut to ``width`` visible characters, keeping the end (the newest words are what matters live)."""
-    if len(text) <= width:
+    """Cut to ``width`` terminal cells, keeping the end (the newest words are what matters live)."""
+    if cell_len(text) <= width:
         return text
-    return "…" + text[len(text) - width + 1 :] if width > 1 else text[:width]
+    if width <= 1:
+        return set_cell_size(text, width)
+    # set_cell_size keeps the start; on the reversed text it keeps the end (a split wide character becomes a space)
+    return "…" + set_cell_size(text[::-1], width - 1)[::-1]
 
 
 @dataclass

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,13 +59,32 @@ class Api:
         return creds.get_frozen_credentials()
 
 
+#: the AWS SDKs' service-specific endpoint variable for this service (AWS_ENDPOINT_URL_ + the service id's
+#: words upper-cased and joined by underscores)
+SERVICE_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS"
+
+
+def resolve_endpoint(option: str | None, env: Mapping[str, str]) -> str:
+    """The endpoint as the AWS CLI resolves it: ``--endpoint-url``, then the service's own variable, then
+    ``AWS_ENDPOINT_URL``, then (parley's older name) ``PARLEY_ENDPOINT_URL``, then the local server."""
+    for candidate in (
+        option,
+        env.get(SERVICE_ENDPOINT_VARIABLE),
+        env.get("AWS_ENDPOINT_URL"),
+        env.get("PARLEY_ENDPOINT_URL"),
+    ):
+        if candidate:
+            return candidate.rstrip("/")
+    return DEFAULT_ENDPOINT
+
+
 def connect(args: argparse.Namespace) -> Api:
     """Resolve the session the way the AWS SDKs do, then point the client at parley."""
     import boto3
     from botocore.config import Config
     from botocore.exceptions import ProfileNotFound
 
-    endpoint = (args.endpoint_url or os.environ.get("PARLEY_ENDPOINT_URL") or DEFAULT_ENDPOINT).rstrip("/")
+    endpoint = resolve_endpoint(args.endpoint_url, os.environ)
     try:
         boto_session = boto3.Session(profile_name=args.profile)
         region = args.region or boto_session.region_name or DEFAULT_REGION
@@ -305,15 +324,16 @@ def transcription_stop(api: Api, args: argparse.Namespace) -> int:
 WIRE_FORMATS = {"vtt": "vtt", "srt": "srt", "json": "jsonl"}
 
 
-def signed_get(api: Api, path: str, query: dict[str, str]) -> bytes:
-    """A GET signed with SigV4 (service ``chime``) from the session's credentials, as the API calls are."""
+def signed_request(api: Api, method: str, path: str, query: dict[str, str] | None = None) -> bytes:
+    """A call to parley's own HTTP additions, signed with SigV4 (service ``chime``) as the API calls are."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
 
-    request = AWSRequest(method="GET", url=f"{api.endpoint_url}{path}?{urlencode(query)}")
+    url = f"{api.endpoint_url}{path}" + (f"?{urlencode(query)}" if query else "")
+    request = AWSRequest(method=method, url=url)
     SigV4Auth(api.credentials(), "chime", api.region).add_auth(request)
     prepared = request.prepare()
-    http = urllib.request.Request(prepared.url, headers=dict(prepared.headers), method="GET")
+    http = urllib.request.Request(prepared.url, headers=dict(prepared.headers), method=method)
     try:
         with urllib.request.urlopen(http, timeout=60) as response:
             return bytes(response.read())
@@ -331,8 +351,9 @@ def signed_get(api: Api, path: str, query: dict[str, str]) -> bytes:
         ) from exc
 
 
-def transcript(api: Api, args: argparse.Namespace) -> int:
-    body = signed_get(api, f"/meetings/{args.meeting_id}/transcript", {"format": WIRE_FORMATS[args.format]})
+def transcript_get(api: Api, args: argparse.Namespace) -> int:
+    path = f"/meetings/{args.meeting_id}/transcript"
+    body = signed_request(api, "GET", path, {"format": WIRE_FORMATS[args.format]})
     if args.output and str(args.output) != "-":
         try:
             Path(args.output).write_bytes(body)
@@ -341,6 +362,25 @@ def transcript(api: Api, args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
+    return 0
+
+
+def transcript_list(api: Api, args: argparse.Namespace) -> int:
+    """Every page, as the AWS CLI does for list calls: one ``Transcripts`` array."""
+    listed: list[Any] = []
+    query: dict[str, str] = {}
+    while True:
+        page = json.loads(signed_request(api, "GET", "/transcripts", query))
+        listed += page.get("Transcripts", [])
+        if not page.get("NextToken"):
+            break
+        query = {"next-token": page["NextToken"]}
+    print_json({"Transcripts": listed})
+    return 0
+
+
+def transcript_delete(api: Api, args: argparse.Namespace) -> int:
+    signed_request(api, "DELETE", f"/meetings/{args.meeting_id}/transcript")
     return 0
 
 
@@ -360,8 +400,27 @@ HANDLERS: dict[str, Callable[[Api, argparse.Namespace], int]] = {
     "attendee delete": attendee_delete,
     "transcription start": transcription_start,
     "transcription stop": transcription_stop,
-    "transcript": transcript,
+    "transcript list": transcript_list,
+    "transcript get": transcript_get,
+    "transcript delete": transcript_delete,
     "join": join,
+}
+
+
+#: what to try next, for the failures a person can fix themselves
+HINTS = {
+    "EndpointConnection": "is the server running? Start it with `parley serve`, or point --endpoint-url "
+    "(or AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS / AWS_ENDPOINT_URL) at it.",
+    "NoCredentials": "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `parley serve` prints "
+    "local credentials when it creates its credentials file.",
+    "ProfileNotFound": "check the profile name in ~/.aws/config and ~/.aws/credentials (or drop --profile).",
+    "UnrecognizedClientException": "this access key is not in the server's credentials file "
+    "(<data dir>/credentials).",
+    "InvalidSignatureException": "the secret key does not match the access key in the server's credentials file.",
+    "NotFoundException": "check the id and the account; meetings end 5 minutes after the last attendee leaves, "
+    "and `parley transcript list` shows the transcripts of ended meetings.",
+    "UnreadableAudio": "give a file FFmpeg can decode (WAV, FLAC, MP3, Ogg/Opus, WebM, M4A).",
+    "FileNotFound": "check the path.",
 }
 
 
@@ -374,6 +433,8 @@ def run(command: str, args: argparse.Namespace) -> int:
     except CliError as exc:
         sys.stdout.flush()
         print(f"parley: {exc.code}: {exc.message}", file=sys.stderr)
+        if exc.code in HINTS:
+            print(f"parley: hint: {HINTS[exc.code]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("parley: interrupted", file=sys.stderr)

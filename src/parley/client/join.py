@@ -102,7 +102,7 @@ def pcm_chunks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
-        raise CliError("UnreadableAudio", f"{path}: {exc}") from exc
+        raise CliError("UnreadableAudio", f"{path}: not audio FFmpeg can decode ({exc})") from exc
     with container:
         if not container.streams.audio:
             raise CliError("UnreadableAudio", f"{path}: no audio stream")
@@ -119,7 +119,7 @@ def pcm_chunks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
             for out in resampler.resample(None):
                 pending += out.to_ndarray().tobytes()
         except av.error.FFmpegError as exc:
-            raise CliError("UnreadableAudio", f"{path}: {exc}") from exc
+            raise CliError("UnreadableAudio", f"{path}: the audio does not decode ({exc})") from exc
         for i in range(0, len(pending), chunk_bytes):
             yield bytes(pending[i : i + chunk_bytes])
 
@@ -256,7 +256,15 @@ async def _main(api: Api, args: argparse.Namespace) -> int:
             loop.remove_signal_handler(signal.SIGINT)
 
 
+def probe_audio(path: Path) -> None:
+    """Refuse a file that is not decodable audio before anyone joins (the attendee would join, then fail)."""
+    if not path.is_file():
+        raise CliError("FileNotFound", f"{path}: no such file")
+    for _chunk in pcm_chunks(path, RATE * 2):  # decoding the first second proves the format and codec
+        return
+    raise CliError("UnreadableAudio", f"{path}: no audio in the file")
+
+
 def run_join(api: Api, args: argparse.Namespace) -> int:
-    if not Path(args.audio).is_file():
-        raise CliError("FileNotFound", f"{args.audio}: no such file")
+    probe_audio(Path(args.audio))
     return asyncio.run(_main(api, args))

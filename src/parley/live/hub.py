@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from parley.bus.base import Subscription
 from parley.live.convert import UnsupportedConfiguration, now_ms, status_event, stream_config
+from parley.live.ending import Ending, closed_message
 from parley.live.session import AttendeeSession, CloseCode
 from parley.store import Attendee, Meeting, TranscriptionState
 from parley.streaming.attendee_stream import AttendeeStream
@@ -86,6 +87,10 @@ class MeetingHub:
         self._subscription: Subscription | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # serializes changes to transcribers
+        # Set once the meeting was deleted: no new audio or recognizers, sessions stay open for the finals.
+        self.ending: Ending | None = None
+        self._ending_tasks: list[asyncio.Task[None]] = []
+        self._ended = False
 
     @property
     def channel(self) -> str:
@@ -103,6 +108,8 @@ class MeetingHub:
         )
 
     async def close(self, code: int | None = None, reason: str = "") -> None:
+        for task in self._ending_tasks:
+            task.cancel()
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -120,7 +127,7 @@ class MeetingHub:
 
     @property
     def transcribing(self) -> bool:
-        return self.state is not None and self.state.status == "started"
+        return self.state is not None and self.state.status == "started" and self.ending is None
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -237,7 +244,10 @@ class MeetingHub:
         elif kind == "engine":
             self.interrupted = message["status"] == "interrupted"
         elif kind == "ended":
-            await self.runtime.end_hub(self, CloseCode.MEETING_ENDED, "the meeting ended")
+            await self._begin_ending(Ending.from_message(message))
+        elif kind == "closed":
+            if self.ending is not None and self.ending.closed(message):
+                await self._end()
         elif kind == "attendee_removed":
             # The deleted attendee is disconnected at once; what it said before still gets its final
             # (delivered to the others and stored), as when an attendee leaves.
@@ -258,6 +268,49 @@ class MeetingHub:
                 del self.sessions[message["attendee_id"]]
                 await self._stop_transcriber(message["attendee_id"], finish=True)
                 session.close(CloseCode.REPLACED, "the attendee connected again from another connection")
+
+    # -- the meeting's end -------------------------------------------------------------------------
+
+    async def _begin_ending(self, ending: Ending) -> None:
+        """The meeting was deleted: finish the speech in flight here, then say ``closed`` (ending.py)."""
+        if self.ending is not None:
+            return
+        self.ending = ending
+        loop = asyncio.get_running_loop()
+        node = self.runtime.node_id
+        if node in ending.pending:
+            self._ending_tasks.append(loop.create_task(self._finish_in_flight(), name=f"ending-{node}"))
+        if ending.done:
+            await self._end()
+        else:
+            self._ending_tasks.append(loop.create_task(self._end_after_grace()))
+
+    async def _finish_in_flight(self) -> None:
+        try:
+            async with self._lock:
+                finishing = list(self.transcribers.values())
+                self.transcribers.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.runtime.settings.ack_timeout_s):
+                        await asyncio.gather(*(t.finish() for t in finishing), return_exceptions=True)
+        finally:
+            await self.runtime.bus.publish(self.channel, closed_message(self.runtime.node_id))
+
+    async def _end_after_grace(self) -> None:
+        """A node that held connections never said ``closed`` (it died): end without its finals."""
+        await asyncio.sleep(self.runtime.settings.ack_timeout_s * 2)
+        pending = self.ending.pending if self.ending else set()
+        log.warning("meeting %s ended without `closed` from %s", self.meeting.meeting_id, sorted(pending))
+        await self._end()
+
+    async def _end(self) -> None:
+        if self._ended or self.ending is None:
+            return
+        self._ended = True
+        if self.ending.stopped:
+            for session in self.sessions.values():
+                session.send_events(self.ending.stopped)
+        await self.runtime.end_hub(self, CloseCode.MEETING_ENDED, "the meeting ended")
 
     async def _refresh_capabilities(self) -> None:
         """UpdateAttendeeCapabilities takes effect at once for audio, as in Chime."""

@@ -18,6 +18,7 @@ from typing import Any
 from parley.audio.decode import Decoder
 from parley.bus.base import EventBus
 from parley.live.convert import status_event, transcript_result
+from parley.live.ending import ended_message
 from parley.live.hub import MeetingHub, Transcriber
 from parley.live.locks import KeyedLocks
 from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
@@ -122,10 +123,14 @@ class LiveRuntime:
 
     # -- meetings service observer ---------------------------------------------------------------
 
-    async def meeting_deleted(self, meeting: Meeting, transcription: TranscriptionState | None) -> None:
+    async def meeting_deleted(
+        self, meeting: Meeting, transcription: TranscriptionState | None, nodes: frozenset[str]
+    ) -> None:
+        # The nodes that held connections finish the speech in flight; `stopped` comes after (live/ending.py).
+        stopped = []
         if transcription is not None and transcription.status == "started":
-            await self.publish_events(meeting.meeting_id, [status_event(transcription, "stopped")])
-        await self.bus.publish(self.channel(meeting.meeting_id), {"kind": "ended"})
+            stopped.append(status_event(transcription, "stopped"))
+        await self.bus.publish(self.channel(meeting.meeting_id), ended_message(nodes, stopped))
 
     async def attendee_deleted(self, attendee: Attendee) -> None:
         await self.bus.publish(
@@ -207,7 +212,7 @@ class LiveRuntime:
         hub = self.hubs.get(meeting_id)
         if hub is not None:
             await hub.remove(session)
-            if not hub.sessions:
+            if not hub.sessions and hub.ending is None:  # an ending hub closes when its finals are out
                 async with self._hub_locks.hold(meeting_id):
                     if not hub.sessions and self.hubs.get(meeting_id) is hub:
                         del self.hubs[meeting_id]
@@ -266,6 +271,8 @@ class LiveRuntime:
                     return  # a partial under redaction is never sent (D30)
                 converted = checked
         if not converted.is_partial:
+            # False only when the transcript is already gone (deleted with its meeting under retention 0):
+            # the result is still delivered live, as everything said before the end is.
             await self.store.add_transcript_result(
                 meeting_id=meeting.meeting_id,
                 account_id=meeting.account_id,
@@ -273,7 +280,6 @@ class LiveRuntime:
                 result_id=converted.result_id,
                 start_time_ms=converted.start_time_ms,
                 end_time_ms=converted.end_time_ms,
-                meeting_started_ms=int(meeting.created_at * 1000),
                 result=converted.to_dict(),
             )
         await self.publish_events(meeting.meeting_id, [Transcript(results=(converted,))])

@@ -39,6 +39,11 @@ class CloseCode:
     ATTENDEE_REMOVED = 4411  # Chime's AUDIO_STATUS 411 (DeleteAttendee)
 
 
+def close_reason(text: str) -> str:
+    """``text`` cut to the 123 bytes of UTF-8 a close frame may carry (a longer reason fails the close)."""
+    return text.encode("utf-8", "replace")[:123].decode("utf-8", "ignore")
+
+
 class Peer(Protocol):
     async def send_text(self, data: str) -> None: ...
     async def send_bytes(self, data: bytes) -> None: ...

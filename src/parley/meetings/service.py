@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from parley.errors import ServiceError, bad_request, not_found
@@ -25,7 +26,7 @@ from parley.meetings.transcription import (
     transcribe_failure,
     transcription_region,
 )
-from parley.store import Attendee, Meeting, Store, TranscriptionState, VocabularyRecord
+from parley.store import Attendee, Meeting, Store, TranscriptionState, TranscriptRecord, VocabularyRecord
 from parley.store.sql import Conflict, LimitReached
 from parley.transcripts.events import TranscriptResult
 from parley.transcripts.export import to_jsonl, to_srt, to_webvtt
@@ -41,6 +42,7 @@ MEDIA_REGIONS = frozenset(
 _EXTERNAL_ID = re.compile(r"[-_&@+=,(){}\[\]/«».:|'\"#a-zA-Z0-9À-ÿ\s]*")
 MAX_TAGS = 50
 DEFAULT_PAGE_SIZE = 100
+MAX_TRANSCRIPT_PAGE = 100  # as ListAttendees' MaxResults
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,11 @@ class Limits:
 class MeetingObserver(Protocol):
     """What the live side hears from the API (on whichever node took the call)."""
 
-    async def meeting_deleted(self, meeting: Meeting, transcription: TranscriptionState | None) -> None: ...
+    async def meeting_deleted(
+        self, meeting: Meeting, transcription: TranscriptionState | None, nodes: frozenset[str]
+    ) -> None:
+        """``nodes``: those that held the meeting's connections when it was deleted."""
+
     async def attendee_deleted(self, attendee: Attendee) -> None: ...
     async def capabilities_changed(self, meeting_id: str) -> None: ...
     async def transcription_changed(self, meeting: Meeting, state: TranscriptionState) -> None: ...
@@ -105,7 +111,7 @@ class MeetingService:
         store: Store,
         limits: Limits | None = None,
         clock: Any = time.time,
-        transcript_retention_s: float = 0.0,
+        transcript_retention_s: float | None = None,
         engine_failure: Callable[[dict[str, Any]], str | None] | None = None,
         media_url: str | None = None,
     ) -> None:
@@ -313,15 +319,21 @@ class MeetingService:
             raise not_found(f"Meeting <{params['MeetingId']}> not found")
 
     async def end_meeting(self, meeting: Meeting) -> bool:
-        """Delete a meeting (DeleteMeeting or auto-end): attendees, tokens and state go; observers hear it."""
+        """Delete a meeting (DeleteMeeting or auto-end): attendees, tokens and state go; observers hear it.
+
+        Its transcript stays (for the configured retention, by default until its owner deletes it)."""
         transcription = await self.store.get_transcription(meeting.meeting_id)
-        keep = self.clock() + self.transcript_retention_s if self.transcript_retention_s > 0 else None
-        if not await self.store.delete_meeting(
-            meeting.account_id, meeting.meeting_id, keep_transcript_until=keep
-        ):
+        retention = self.transcript_retention_s
+        nodes = await self.store.delete_meeting(
+            meeting.account_id,
+            meeting.meeting_id,
+            keep_transcript=retention is None or retention > 0,
+            transcript_expires_at=None if retention is None else self.clock() + retention,
+        )
+        if nodes is None:
             return False
         for observer in self.observers:
-            await observer.meeting_deleted(meeting, transcription)
+            await observer.meeting_deleted(meeting, transcription, nodes)
         return True
 
     # -- attendees ------------------------------------------------------------------------------
@@ -375,7 +387,7 @@ class MeetingService:
         out: dict[str, Any] = {"Attendees": [self.attendee_shape(a, with_token=False) for a in page[:limit]]}
         if len(page) > limit:
             last = page[limit - 1]
-            out["NextToken"] = _encode_page_token(meeting.meeting_id, last)
+            out["NextToken"] = _encode_page_token(meeting.meeting_id, last.created_at, last.attendee_id)
         return out
 
     async def delete_attendee(self, caller: Caller, params: dict[str, Any]) -> None:
@@ -445,14 +457,14 @@ class MeetingService:
     # -- transcripts ----------------------------------------------------------------------------
 
     async def export_transcript(self, account_id: str, meeting_id: str, fmt: str) -> TranscriptDocument:
-        """A meeting's stored final results as JSON lines, WebVTT or SRT (also after deletion, if retained)."""
+        """A meeting's stored final results as JSON lines, WebVTT or SRT (also after the meeting ended)."""
         if fmt not in EXPORT_FORMATS:
             raise bad_request(f"format must be one of {', '.join(sorted(EXPORT_FORMATS))}")
         stored = await self.store.transcript(account_id, meeting_id)
         if stored is None:
             meeting = await self.store.get_meeting(account_id, meeting_id)
             if meeting is None:
-                raise not_found(f"Meeting <{meeting_id}> not found")
+                raise not_found(f"No transcript of meeting <{meeting_id}>")
             stored = (int(meeting.created_at * 1000), [])
         start_ms, rows = stored
         results = [TranscriptResult.from_dict(r) for r in rows]
@@ -464,6 +476,27 @@ class MeetingService:
         else:
             text = to_jsonl(results)
         return TranscriptDocument(text, media_type, extension)
+
+    async def list_transcripts(
+        self, account_id: str, max_results: int | None, next_token: str | None
+    ) -> dict[str, Any]:
+        """The account's stored transcripts, newest meeting first, paged as the Chime list calls are."""
+        limit = DEFAULT_PAGE_SIZE if max_results is None else max_results
+        if not 1 <= limit <= MAX_TRANSCRIPT_PAGE:
+            raise bad_request(f"max-results must be between 1 and {MAX_TRANSCRIPT_PAGE}")
+        scope = f"transcripts:{account_id}"
+        position = _decode_page_token(next_token, scope)
+        after = None if position is None else (int(position[0]), position[1])
+        page = await self.store.list_transcripts(account_id, limit=limit + 1, after=after)
+        out: dict[str, Any] = {"Transcripts": [transcript_shape(t) for t in page[:limit]]}
+        if len(page) > limit:
+            last = page[limit - 1]
+            out["NextToken"] = _encode_page_token(scope, last.meeting_started_ms, last.meeting_id)
+        return out
+
+    async def delete_transcript(self, account_id: str, meeting_id: str) -> None:
+        if not await self.store.delete_transcript(account_id, meeting_id):
+            raise not_found(f"No transcript of meeting <{meeting_id}>")
 
     # -- transcription --------------------------------------------------------------------------
 
@@ -596,6 +629,23 @@ def _pii_extra(config: dict[str, Any]) -> dict[str, Any]:
     return {"pii": settings.to_dict()} if settings is not None else {}
 
 
+def transcript_shape(t: TranscriptRecord) -> dict[str, Any]:
+    """A listed transcript: times as ISO 8601 UTC strings (as the Chime and Transcribe APIs write them)."""
+    shape = {
+        "MeetingId": t.meeting_id,
+        "ExternalMeetingId": t.external_meeting_id,
+        "MeetingStartedAt": _iso(t.meeting_started_ms / 1000),
+        "MeetingEndedAt": None if t.ended_at is None else _iso(t.ended_at),
+        "ExpiresAt": None if t.expires_at is None else _iso(t.expires_at),
+        "ResultCount": t.result_count,
+    }
+    return {k: v for k, v in shape.items() if v is not None}  # AWS omits absent members
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class TranscriptDocument:
     text: str
@@ -620,18 +670,19 @@ def _limit_msg(limit: int) -> str:
     return f"The meeting has reached its limit of {limit} attendees"
 
 
-def _encode_page_token(meeting_id: str, last: Attendee) -> str:
-    raw = json.dumps({"m": meeting_id, "t": last.created_at, "a": last.attendee_id}).encode()
+def _encode_page_token(scope: str, when: float, key: str) -> str:
+    """A keyset position (sort time, id) bound to what is being listed, so a token from another list fails."""
+    raw = json.dumps({"m": scope, "t": when, "a": key}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_page_token(token: str | None, meeting_id: str) -> tuple[float, str] | None:
+def _decode_page_token(token: str | None, scope: str) -> tuple[float, str] | None:
     if not token:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if data["m"] != meeting_id:
-            raise ValueError("token for another meeting")
+        if data["m"] != scope:
+            raise ValueError("token for another list")
         return float(data["t"]), str(data["a"])
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
         raise bad_request("Invalid NextToken") from None

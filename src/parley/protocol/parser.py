@@ -7,13 +7,13 @@ are passed through unchanged so that validation reports them with every other vi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.model import OperationModel, Shape
 
 from parley.errors import bad_request
+from parley.protocol import jsondoc
 
 
 def _coerce_scalar(shape: Shape, raw: str) -> Any:
@@ -46,8 +46,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body or not body.strip():
         return {}
     try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = jsondoc.loads(body)
+    except jsondoc.JsonInputError as exc:
         raise bad_request(f"Could not parse request body into json: {exc}") from None
     if not isinstance(doc, dict):
         raise bad_request("Request body must be a JSON object")

@@ -79,7 +79,12 @@ def serialize_response(
             status = int(result[name])
     body = _to_wire(shape, result)
     headers["Content-Type"] = "application/json"
-    return status, headers, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    # "replace": a message may echo a client's text, and such text may not be encodable (lone surrogates)
+    return (
+        status,
+        headers,
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"),
+    )
 
 
 def error_status(service: ServiceModel, code: str) -> int:
@@ -107,4 +112,9 @@ def serialize_error(
             headers["Retry-After"] = str(value)
         else:
             body[key] = value
-    return status, headers, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    # "replace": a message may echo a client's text, and such text may not be encodable (lone surrogates)
+    return (
+        status,
+        headers,
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"),
+    )

@@ -24,7 +24,7 @@ from av import AudioFrame
 from starlette.websockets import WebSocket, WebSocketState
 
 from parley.live.runtime import LiveRuntime
-from parley.live.session import AttendeeSession, CloseCode
+from parley.live.session import AttendeeSession, CloseCode, close_reason
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
 from parley.signaling.data import MeetingData, Verdict
@@ -182,7 +182,7 @@ class Connection:
         async with self._send_lock:
             if self.websocket.application_state == WebSocketState.CONNECTED:
                 with contextlib.suppress(Exception):
-                    await self.websocket.close(code=code, reason=reason[:120])
+                    await self.websocket.close(code=code, reason=close_reason(reason))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -50,6 +50,19 @@ class TranscriptionState:
 
 
 @dataclass(frozen=True)
+class TranscriptRecord:
+    """A stored transcript as its owner lists it: it may outlive its meeting (``ended_at`` set)."""
+
+    meeting_id: str
+    account_id: str
+    external_meeting_id: str | None
+    meeting_started_ms: int
+    ended_at: float | None  # None while the meeting exists
+    expires_at: float | None  # None: kept until deleted
+    result_count: int
+
+
+@dataclass(frozen=True)
 class VocabularyRecord:
     """A custom vocabulary (``kind="vocabulary"``), a Transcribe Medical custom vocabulary (``"medical"``) or a
     vocabulary filter (``"filter"``) of one account.

@@ -94,7 +94,24 @@ connections = Table(
     Index("ix_connections_node", "node_id"),
 )
 
-# Final results only. No foreign key: a configured retention keeps them after their meeting is deleted.
+# One row per stored transcript: what the owner lists and deletes. No foreign key to ``meetings``: a transcript
+# outlives its meeting (kept until deleted, or until ``expires_at`` under a configured retention). It exists
+# from the meeting's first final result, or from its end if it was being transcribed (so the finals of speech
+# in flight at the end still have a home). Results are stored only while this row exists.
+transcripts = Table(
+    "transcripts",
+    metadata,
+    Column("meeting_id", String(36), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("external_meeting_id", String(64)),
+    Column("meeting_started_ms", BigInteger, nullable=False),
+    Column("ended_at", Float),
+    Column("expires_at", Float),
+    Index("ix_transcripts_account", "account_id", "meeting_started_ms"),
+    Index("ix_transcripts_expiry", "expires_at"),
+)
+
+# Final results only, owned by a ``transcripts`` row (same meeting id).
 transcript_results = Table(
     "transcript_results",
     metadata,
@@ -104,11 +121,8 @@ transcript_results = Table(
     Column("attendee_id", String(36), nullable=False),
     Column("start_time_ms", BigInteger, nullable=False),
     Column("end_time_ms", BigInteger, nullable=False),
-    Column("meeting_started_ms", BigInteger, nullable=False),
     Column("result", JSON, nullable=False),
-    Column("expires_at", Float),
     Index("ix_transcript_results_order", "meeting_id", "start_time_ms"),
-    Index("ix_transcript_results_expiry", "expires_at"),
 )
 
 # Amazon Transcribe custom vocabularies and vocabulary filters, per account (docs/operations.md "Vocabularies").

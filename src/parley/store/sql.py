@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from parley.store import schema
-from parley.store.records import Attendee, Meeting, TranscriptionState, VocabularyRecord
+from parley.store.records import Attendee, Meeting, TranscriptionState, TranscriptRecord, VocabularyRecord
 
 T = TypeVar("T")
 
@@ -85,13 +85,14 @@ def _attendee_values(a: Attendee) -> dict[str, Any]:
     }
 
 
-M, A, TG, TR, C, TX = (
+M, A, TG, TR, C, TX, TS = (
     schema.meetings.c,
     schema.attendees.c,
     schema.tags.c,
     schema.transcriptions.c,
     schema.connections.c,
     schema.transcript_results.c,
+    schema.transcripts.c,
 )
 
 # Hot statements, built once (SQLAlchemy then reuses their compiled form).
@@ -106,6 +107,20 @@ Q_TRANSCRIPTION = select(schema.transcriptions).where(TR.meeting_id == bindparam
 Q_COUNT_ACTIVE_MEETINGS = (
     select(func.count()).select_from(schema.meetings).where(M.account_id == bindparam("acct"))
 )
+
+
+def _transcript_values(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "meeting_id": meeting.meeting_id,
+        "account_id": meeting.account_id,
+        "external_meeting_id": meeting.external_meeting_id,
+        "meeting_started_ms": int(meeting.created_at * 1000),
+    }
+
+
+def _delete_transcript(conn: Connection, meeting_id: str) -> None:
+    conn.execute(delete(schema.transcript_results).where(TX.meeting_id == meeting_id))
+    conn.execute(delete(schema.transcripts).where(TS.meeting_id == meeting_id))
 
 
 class Store:
@@ -269,26 +284,42 @@ class Store:
         return await self._read(op)
 
     async def delete_meeting(
-        self, account_id: str, meeting_id: str, *, keep_transcript_until: float | None = None
-    ) -> bool:
-        """Delete a meeting with its attendees, tags, state and presence; its stored transcript goes too,
-        unless ``keep_transcript_until`` (a retention deadline) keeps it until then."""
+        self,
+        account_id: str,
+        meeting_id: str,
+        *,
+        keep_transcript: bool = False,
+        transcript_expires_at: float | None = None,
+    ) -> frozenset[str] | None:
+        """Delete a meeting with its attendees, tags, state and presence; None if there is no such meeting,
+        else the nodes that held its connections (they finish its speech in flight: docs/architecture.md).
 
-        def op(conn: Connection) -> bool:
-            result = conn.execute(
-                delete(schema.meetings).where(M.meeting_id == meeting_id, M.account_id == account_id)
+        Its transcript goes too unless ``keep_transcript``: then it is marked ended and kept until
+        ``transcript_expires_at`` (None: until its owner deletes it). A meeting that was being transcribed
+        gets its transcript row now even if no result is stored yet, so the finals of speech in flight at the
+        end are kept as well.
+        """
+
+        def op(conn: Connection) -> frozenset[str] | None:
+            meeting = conn.execute(Q_MEETING, {"mid": meeting_id, "acct": account_id}).first()
+            if meeting is None:
+                return None
+            transcribed = conn.execute(Q_TRANSCRIPTION, {"mid": meeting_id}).first() is not None
+            nodes = frozenset(
+                r.node_id
+                for r in conn.execute(select(C.node_id).where(C.meeting_id == meeting_id).distinct())
             )
-            if not result.rowcount:
-                return False
-            if keep_transcript_until is None:
-                conn.execute(delete(schema.transcript_results).where(TX.meeting_id == meeting_id))
-            else:
+            conn.execute(delete(schema.meetings).where(M.meeting_id == meeting_id))
+            if not keep_transcript:
+                _delete_transcript(conn, meeting_id)
+                return nodes
+            ended = {"ended_at": time.time(), "expires_at": transcript_expires_at}
+            done = conn.execute(update(schema.transcripts).where(TS.meeting_id == meeting_id).values(**ended))
+            if not done.rowcount and transcribed:
                 conn.execute(
-                    update(schema.transcript_results)
-                    .where(TX.meeting_id == meeting_id)
-                    .values(expires_at=keep_transcript_until)
+                    insert(schema.transcripts).values(**_transcript_values(_meeting(meeting)), **ended)
                 )
-            return True
+            return nodes
 
         return await self._write(op)
 
@@ -564,9 +595,10 @@ class Store:
         result_id: str,
         start_time_ms: int,
         end_time_ms: int,
-        meeting_started_ms: int,
         result: dict[str, Any],
-    ) -> None:
+    ) -> bool:
+        """Store (or replace) a final result. False when its transcript is gone: the meeting ended and its
+        transcript was deleted with it (retention 0), or its owner deleted it after the meeting ended."""
         values = {
             "meeting_id": meeting_id,
             "result_id": result_id,
@@ -574,11 +606,15 @@ class Store:
             "attendee_id": attendee_id,
             "start_time_ms": start_time_ms,
             "end_time_ms": end_time_ms,
-            "meeting_started_ms": meeting_started_ms,
             "result": result,
         }
 
-        def op(conn: Connection) -> None:
+        def op(conn: Connection) -> bool:
+            if conn.execute(select(TS.meeting_id).where(TS.meeting_id == meeting_id)).first() is None:
+                meeting = conn.execute(Q_MEETING, {"mid": meeting_id, "acct": account_id}).first()
+                if meeting is None:
+                    return False
+                conn.execute(insert(schema.transcripts).values(**_transcript_values(_meeting(meeting))))
             done = conn.execute(
                 update(schema.transcript_results)
                 .where(TX.meeting_id == meeting_id, TX.result_id == result_id)
@@ -586,29 +622,80 @@ class Store:
             )
             if not done.rowcount:
                 conn.execute(insert(schema.transcript_results).values(**values))
+            return True
 
-        await self._write(op)
+        return await self._write(op)
 
     async def transcript(self, account_id: str, meeting_id: str) -> tuple[int, list[dict[str, Any]]] | None:
-        """(meeting start epoch ms, results in time order) or None if nothing is stored for this account."""
+        """(meeting start epoch ms, results in time order), or None if this account has no such transcript."""
 
-        def op(conn: Connection) -> list[Any]:
-            q = (
-                select(TX.result, TX.meeting_started_ms)
-                .where(TX.meeting_id == meeting_id, TX.account_id == account_id)
-                .order_by(TX.start_time_ms, TX.result_id)
-            )
-            return list(conn.execute(q))
+        def op(conn: Connection) -> tuple[int, list[dict[str, Any]]] | None:
+            started = conn.execute(
+                select(TS.meeting_started_ms).where(TS.meeting_id == meeting_id, TS.account_id == account_id)
+            ).scalar()
+            if started is None:
+                return None
+            q = select(TX.result).where(TX.meeting_id == meeting_id).order_by(TX.start_time_ms, TX.result_id)
+            return int(started), [r.result for r in conn.execute(q)]
 
-        rows = await self._read(op)
-        if not rows:
-            return None
-        return int(rows[0].meeting_started_ms), [r.result for r in rows]
+        return await self._read(op)
+
+    async def list_transcripts(
+        self, account_id: str, *, limit: int, after: tuple[int, str] | None = None
+    ) -> list[TranscriptRecord]:
+        """An account's transcripts, newest meeting first; ``after`` is the (start ms, meeting id) of the
+        last one of the previous page (keyset paging: stable while transcripts are added or deleted)."""
+
+        def op(conn: Connection) -> list[TranscriptRecord]:
+            count = (
+                select(func.count())
+                .select_from(schema.transcript_results)
+                .where(TX.meeting_id == TS.meeting_id)
+            ).scalar_subquery()
+            q = select(schema.transcripts, count.label("result_count")).where(TS.account_id == account_id)
+            if after is not None:
+                started, mid = after
+                q = q.where(
+                    or_(
+                        TS.meeting_started_ms < started,
+                        and_(TS.meeting_started_ms == started, TS.meeting_id < mid),
+                    )
+                )
+            q = q.order_by(TS.meeting_started_ms.desc(), TS.meeting_id.desc()).limit(limit)
+            return [
+                TranscriptRecord(**{f.name: getattr(r, f.name) for f in dataclasses.fields(TranscriptRecord)})
+                for r in conn.execute(q)
+            ]
+
+        return await self._read(op)
+
+    async def delete_transcript(self, account_id: str, meeting_id: str) -> bool:
+        """Delete a stored transcript (of a live or an ended meeting); False if the account has none such."""
+
+        def op(conn: Connection) -> bool:
+            owned = conn.execute(
+                select(TS.meeting_id).where(TS.meeting_id == meeting_id, TS.account_id == account_id)
+            ).first()
+            if owned is None:
+                return False
+            _delete_transcript(conn, meeting_id)
+            return True
+
+        return await self._write(op)
 
     async def purge_expired_transcripts(self, now: float) -> int:
+        """Delete transcripts past their retention; returns how many."""
+
         def op(conn: Connection) -> int:
-            q = delete(schema.transcript_results).where(TX.expires_at.is_not(None), TX.expires_at < now)
-            return int(conn.execute(q).rowcount or 0)
+            expired = [
+                r.meeting_id
+                for r in conn.execute(
+                    select(TS.meeting_id).where(TS.expires_at.is_not(None), TS.expires_at < now)
+                )
+            ]
+            for meeting_id in expired:
+                _delete_transcript(conn, meeting_id)
+            return len(expired)
 
         return await self._write(op)
 

@@ -30,18 +30,23 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from parley.api.endpoint import read_body
 from parley.credentials import CredentialStore, Identity
 from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller, MeetingService
+from parley.protocol import jsondoc
 from parley.protocol.serializer import error_status
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
 from parley.protocol.validate import validate
-from parley.store import Store
+from parley.store import Meeting, Store
 
 if TYPE_CHECKING:
     from parley.config import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = (
+    64 * 1024
+)  # the console's largest request (a transcription configuration) is a few hundred bytes
 COOKIE_NAME = "parley_console"
 CSRF_HEADER = "x-parley-console"
 VIEWER_NAME = "Console viewer"
@@ -216,10 +221,11 @@ class ConsoleApi:
 
     @staticmethod
     async def _json(request: Request) -> dict[str, Any]:
+        raw = await read_body(request.receive, list(request.headers.items()), MAX_BODY_BYTES)
         try:
-            body = await request.json()
-        except ValueError:
-            raise bad_request("The request body must be JSON") from None
+            body = jsondoc.loads(raw)
+        except jsondoc.JsonInputError as exc:
+            raise bad_request(f"The request body must be JSON: {exc}") from None
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object")
         return body
@@ -268,14 +274,15 @@ class ConsoleApi:
     async def whoami(self, _request: Request, session: ConsoleSession) -> Response:
         return JSONResponse(self._session_shape(session))
 
-    @staticmethod
-    def _session_shape(session: ConsoleSession) -> dict[str, Any]:
+    def _session_shape(self, session: ConsoleSession) -> dict[str, Any]:
         return {
             "identity": session.identity_name,
             "accessKeyId": session.access_key_id,
             "accountId": session.account_id,
             "region": session.region,
             "expiresAt": int(session.expires_at * 1000),
+            # What ending a meeting does to its transcript, so the page can say it before it happens.
+            "transcriptRetentionSeconds": self.meetings.transcript_retention_s,
         }
 
     # -- meetings -------------------------------------------------------------------------------
@@ -283,23 +290,21 @@ class ConsoleApi:
     async def _meeting_summary(
         self, request: Request, session: ConsoleSession, m: ConsoleMeeting
     ) -> dict[str, Any]:
+        """A meeting this session knows of (it may have ended since)."""
+        meeting = await self.store.get_meeting(session.account_id, m.meeting_id)
+        if meeting is not None:
+            return await self._live_summary(request, meeting)
+        return _ended_summary(m)
+
+    async def _live_summary(self, request: Request, meeting: Meeting) -> dict[str, Any]:
         summary: dict[str, Any] = {
-            "MeetingId": m.meeting_id,
-            "ExternalMeetingId": m.external_meeting_id,
-            "CreatedAt": int(m.created_at * 1000),
+            "MeetingId": meeting.meeting_id,
+            "ExternalMeetingId": meeting.external_meeting_id,
+            "CreatedAt": int(meeting.created_at * 1000),
+            "Ended": False,
+            "Meeting": self.meetings.meeting_shape(meeting, self._base_url(request)),
         }
-        try:
-            got = await self.meetings.get_meeting(
-                session.caller, {"MeetingId": m.meeting_id}, self._base_url(request)
-            )
-        except ServiceError as exc:
-            if exc.code != "NotFoundException":
-                raise
-            summary["Ended"] = True
-            return summary
-        summary["Ended"] = False
-        summary["Meeting"] = got["Meeting"]
-        state = await self.store.get_transcription(m.meeting_id)
+        state = await self.store.get_transcription(meeting.meeting_id)
         if state is not None:
             summary["Transcription"] = {
                 "Status": state.status,
@@ -309,10 +314,13 @@ class ConsoleApi:
         return summary
 
     async def list_meetings(self, request: Request, session: ConsoleSession) -> Response:
-        out = [
-            await self._meeting_summary(request, session, m)
-            for m in sorted(session.meetings.values(), key=lambda m: m.created_at, reverse=True)
-        ]
+        """Every meeting of the account, however it was created (newest first), then the ones this session
+        saw end (their transcripts stay under /transcripts)."""
+        stored = await self.store.list_meetings(session.account_id)
+        out = [await self._live_summary(request, m) for m in reversed(stored)]
+        live = {m.meeting_id for m in stored}
+        ended = [m for m in session.meetings.values() if m.meeting_id not in live]
+        out += [_ended_summary(m) for m in sorted(ended, key=lambda m: m.created_at, reverse=True)]
         return JSONResponse({"Meetings": out})
 
     async def create_meeting(self, request: Request, session: ConsoleSession) -> Response:
@@ -466,6 +474,22 @@ class ConsoleApi:
             headers={"Content-Disposition": f'attachment; filename="{meeting_id}.{document.extension}"'},
         )
 
+    async def list_transcripts(self, request: Request, session: ConsoleSession) -> Response:
+        """The account's stored transcripts, also of ended meetings (as the signed ``GET /transcripts``)."""
+        max_results = request.query_params.get("max-results")
+        if max_results is not None and not max_results.isdigit():
+            raise bad_request("max-results must be a whole number")
+        page = await self.meetings.list_transcripts(
+            session.account_id,
+            None if max_results is None else int(max_results),
+            request.query_params.get("next-token"),
+        )
+        return JSONResponse(page)
+
+    async def delete_transcript(self, request: Request, session: ConsoleSession) -> Response:
+        await self.meetings.delete_transcript(session.account_id, self._meeting_id(request))
+        return Response(status_code=204)
+
     # -- routes ---------------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -487,10 +511,28 @@ class ConsoleApi:
             Route(meeting + "/transcription/start", e(self.start_transcription), methods=["POST"]),
             Route(meeting + "/transcription/stop", e(self.stop_transcription), methods=["POST"]),
             Route(meeting + "/transcript", e(self.transcript), methods=["GET"]),
+            Route(meeting + "/transcript", e(self.delete_transcript), methods=["DELETE"]),
+            Route(base + "/transcripts", e(self.list_transcripts), methods=["GET"]),
+            # Anything else under the API (another path, or a method a path does not take) is a JSON 404,
+            # not Starlette's plain-text 404/405: every console answer has the same shape.
+            Route(base + "/{rest:path}", e(self.no_such_call, signed_in=False), methods=_ALL_METHODS),
         ]
+
+    async def no_such_call(self, request: Request, _session: ConsoleSession | None) -> Response:
+        raise ConsoleError(404, "NotFound", f"No console call {request.method} {request.url.path}")
+
+
+def _ended_summary(m: ConsoleMeeting) -> dict[str, Any]:
+    return {
+        "MeetingId": m.meeting_id,
+        "ExternalMeetingId": m.external_meeting_id,
+        "CreatedAt": int(m.created_at * 1000),
+        "Ended": True,
+    }
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # The pages load only their own scripts and styles, and talk only to this origin ('self' covers ws/wss too).
 _PAGE_HEADERS = {
     "Content-Security-Policy": (

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 from parley.audio.decode import AudioFormatError, Decoder, make_decoder
 from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode
+from parley.protocol import jsondoc
 from parley.store import Attendee
 from parley.ws.peer import StarlettePeer
 
@@ -40,9 +41,9 @@ def _token(websocket: WebSocket) -> str | None:
 
 def parse_start(text: str, attendee: Attendee) -> tuple[str, Decoder | None]:
     try:
-        message: Any = json.loads(text)
-    except json.JSONDecodeError:
-        raise StartError("the first message must be a JSON start message") from None
+        message: Any = jsondoc.loads(text)
+    except jsondoc.JsonInputError as exc:
+        raise StartError(f"the first message must be a JSON start message ({exc})") from None
     if not isinstance(message, dict) or message.get("type") != "start":
         raise StartError('the first message must be {"type": "start", ...}')
     events = message.get("events", "json")
@@ -167,9 +168,9 @@ class AudioSocket:
 
     def _control(self, session: AttendeeSession, text: str) -> None:
         try:
-            message = json.loads(text)
-        except json.JSONDecodeError:
-            session.close(CloseCode.BAD_REQUEST, "control messages must be JSON")
+            message = jsondoc.loads(text)
+        except jsondoc.JsonInputError as exc:
+            session.close(CloseCode.BAD_REQUEST, f"control messages must be JSON ({exc})")
             return
         if isinstance(message, dict) and message.get("type") == "stop":
             if session.decoder is not None:

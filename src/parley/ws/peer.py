@@ -6,6 +6,8 @@ import contextlib
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from parley.live.session import close_reason
+
 
 class StarlettePeer:
     def __init__(self, websocket: WebSocket) -> None:
@@ -20,4 +22,4 @@ class StarlettePeer:
     async def close(self, code: int, reason: str) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
-                await self.websocket.close(code=code, reason=reason[:120])
+                await self.websocket.close(code=code, reason=close_reason(reason))

@@ -18,8 +18,9 @@ from starlette.websockets import WebSocket
 from parley.api.endpoint import raw_target
 from parley.auth import AuthError, SigV4Verifier
 from parley.live.convert import status_event
+from parley.live.ending import Ending
 from parley.live.runtime import LiveRuntime
-from parley.live.session import CloseCode
+from parley.live.session import CloseCode, close_reason
 from parley.transcripts.events import TranscriptEvent, event_from_dict
 from parley.transcripts.wire import to_json, to_sdk_transcript_frame
 
@@ -45,7 +46,7 @@ class EventSubscriptionSocket:
         protobuf = websocket.query_params.get("format") == "protobuf"
         await websocket.accept()
         if meeting is None:
-            await websocket.close(code=4404, reason=f"Meeting <{meeting_id}> not found")
+            await websocket.close(code=4404, reason=close_reason(f"Meeting <{meeting_id}> not found"))
             return
 
         async def send(events: list[TranscriptEvent]) -> None:
@@ -58,7 +59,8 @@ class EventSubscriptionSocket:
             state = await self.runtime.store.get_transcription(meeting_id)
             if state is not None and state.status == "started":
                 await send([status_event(state)])
-            pump = asyncio.ensure_future(self._pump(websocket, subscription, send))
+            grace_s = self.runtime.settings.ack_timeout_s
+            pump = asyncio.ensure_future(self._pump(websocket, grace_s, subscription, send))
             watch = asyncio.ensure_future(self._until_disconnect(websocket))
             _done, pending = await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
@@ -74,17 +76,30 @@ class EventSubscriptionSocket:
     @staticmethod
     async def _pump(
         websocket: WebSocket,
+        grace_s: float,
         subscription: AsyncIterator[dict[str, Any]],
         send: Callable[[list[TranscriptEvent]], Awaitable[None]],
     ) -> None:
+        ending: Ending | None = None
         try:
-            async for message in subscription:
-                kind = message.get("kind")
-                if kind == "events":
-                    await send([event_from_dict(e) for e in message["events"]])
-                elif kind == "ended":
-                    await websocket.close(code=CloseCode.MEETING_ENDED, reason="the meeting ended")
-                    return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(None) as grace:
+                    async for message in subscription:
+                        kind = message.get("kind")
+                        if kind == "events":
+                            await send([event_from_dict(e) for e in message["events"]])
+                        elif kind == "ended":
+                            # The finals of speech in flight are still to come (live/ending.py).
+                            ending = Ending.from_message(message)
+                            grace.reschedule(asyncio.get_running_loop().time() + 2 * grace_s)
+                            if ending.done:
+                                break
+                        elif kind == "closed" and ending is not None and ending.closed(message):
+                            break
+            if ending is not None:
+                if ending.stopped:
+                    await send(ending.stopped)
+                await websocket.close(code=CloseCode.MEETING_ENDED, reason="the meeting ended")
         except Exception as exc:
             log.info("event subscription ended: %s", exc)
             with contextlib.suppress(Exception):

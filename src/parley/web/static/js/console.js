@@ -13,6 +13,14 @@ const LANGUAGES = [
 ];
 
 const $ = (id) => document.getElementById(id);
+const POLL_MS = 3000;
+
+function describeDuration(seconds) {
+  if (seconds >= 86400) return `${Math.round(seconds / 86400)} day(s)`;
+  if (seconds >= 3600) return `${Math.round(seconds / 3600)} hour(s)`;
+  if (seconds >= 60) return `${Math.round(seconds / 60)} minute(s)`;
+  return `${Math.round(seconds)} second(s)`;
+}
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -59,6 +67,7 @@ class Console {
   constructor() {
     this.session = null;
     this.meetings = [];
+    this.transcripts = [];
     this.selected = null; // meeting id
     this.viewer = null; // MeetingSocket of the console's own receive-only attendee
     this.captions = new CaptionView($("captions"));
@@ -139,6 +148,7 @@ class Console {
 
   async logout() {
     await api("POST", "/logout").catch(() => {});
+    clearInterval(this.pollTimer);
     this.session = null;
     this.selected = null;
     history.replaceState(null, "", "/");
@@ -151,7 +161,29 @@ class Console {
     $("user-box").hidden = false;
     $("who").textContent = `${this.session.identity} · ${this.session.accountId} · ${this.session.region}`;
     await this.refreshMeetings();
+    await this.refreshTranscripts();
     await this.selectFromHash();
+    this.startPolling();
+  }
+
+  /** The lists follow the account (meetings made by boto3, the CLI, another browser) without a reload. */
+  startPolling() {
+    clearInterval(this.pollTimer);
+    this.pollTimer = setInterval(async () => {
+      if (!this.session || document.hidden) return;
+      await this.refreshMeetings();
+      await this.refreshTranscripts();
+      const current = this.meetings.find((m) => m.MeetingId === this.selected);
+      if (current && !current.Ended) await this.renderAttendees();
+    }, POLL_MS);
+  }
+
+  /** What ending a meeting does to its transcript, in words (the server's --transcript-retention). */
+  retentionText() {
+    const seconds = this.session && this.session.transcriptRetentionSeconds;
+    if (seconds === null || seconds === undefined) return "Its transcript is kept until you delete it under Transcripts.";
+    if (seconds === 0) return "Its transcript is deleted with it and cannot be downloaded afterwards.";
+    return `Its transcript is kept for ${describeDuration(seconds)}, then deleted.`;
   }
 
   /** A 401 anywhere means the session expired or the server restarted: back to sign-in. */
@@ -172,13 +204,75 @@ class Console {
   // -- meetings ---------------------------------------------------------------------------------
 
   async refreshMeetings() {
+    let meetings;
     try {
-      this.meetings = (await api("GET", "/meetings")).Meetings;
+      meetings = (await api("GET", "/meetings")).Meetings;
     } catch (error) {
       this.handleError(error);
       return;
     }
-    this.renderMeetings();
+    const changed = JSON.stringify(meetings) !== JSON.stringify(this.meetings);
+    this.meetings = meetings;
+    if (changed) this.renderMeetings();
+  }
+
+  // -- stored transcripts -----------------------------------------------------------------------
+
+  async refreshTranscripts() {
+    let transcripts;
+    try {
+      transcripts = (await api("GET", "/transcripts")).Transcripts;
+    } catch (error) {
+      this.handleError(error);
+      return;
+    }
+    if (JSON.stringify(transcripts) === JSON.stringify(this.transcripts)) return;
+    this.transcripts = transcripts;
+    this.renderTranscripts();
+  }
+
+  renderTranscripts() {
+    const list = $("transcript-list");
+    list.replaceChildren(
+      ...this.transcripts.map((t) => {
+        const name = t.ExternalMeetingId || "Untitled meeting";
+        const when = new Date(t.MeetingStartedAt).toLocaleString();
+        const state = t.MeetingEndedAt ? "ended" : "open";
+        const detail = `${when} · ${t.ResultCount} result${t.ResultCount === 1 ? "" : "s"}` +
+          (t.ExpiresAt ? ` · deleted ${new Date(t.ExpiresAt).toLocaleString()}` : "");
+        const downloads = ["vtt", "srt", "jsonl"].map((format) =>
+          element("a", {
+            className: "button small",
+            href: `/console/api/meetings/${t.MeetingId}/transcript?format=${format}`,
+            download: "",
+            textContent: format === "jsonl" ? "JSON" : format.toUpperCase(),
+          }),
+        );
+        const remove = element("button", { type: "button", className: "button small danger-outline", textContent: "Delete" });
+        remove.addEventListener("click", () => this.deleteTranscript(t));
+        return element(
+          "li",
+          { className: "transcript-entry", dataset: { meetingId: t.MeetingId, state } },
+          element("span", { className: "meeting-name", textContent: name }),
+          element("span", { className: "muted small", textContent: detail }),
+          element("span", { className: "row" }, ...downloads, remove),
+        );
+      }),
+    );
+    $("transcript-list-empty").hidden = this.transcripts.length > 0;
+  }
+
+  async deleteTranscript(t) {
+    const name = t.ExternalMeetingId || "Untitled meeting";
+    if (!confirm(`Delete the transcript of "${name}" (${t.ResultCount} results)? It cannot be downloaded again.`)) return;
+    try {
+      await api("DELETE", `/meetings/${t.MeetingId}/transcript`);
+    } catch (error) {
+      this.handleError(error);
+      return;
+    }
+    this.toast("Transcript deleted.");
+    await this.refreshTranscripts();
   }
 
   renderMeetings() {
@@ -276,13 +370,22 @@ class Console {
       $("attendee-list").replaceChildren();
       this.setViewerState("ended", "ended");
       if (!this.captions.list.childElementCount) this.captions.empty.hidden = true;
-      this.captions.setBanner({ kind: "ended", title: "Meeting ended", detail: "The transcript can still be downloaded below while it is retained." });
+      const kept = this.session && this.session.transcriptRetentionSeconds !== 0;
+      this.captions.setBanner({
+        kind: "ended",
+        title: "Meeting ended",
+        detail: kept ? `${this.retentionText()} It downloads below.` : this.retentionText(),
+      });
     }
   }
 
   async deleteMeeting() {
     if (!this.selected) return;
     const id = this.selected;
+    const meeting = this.meetings.find((m) => m.MeetingId === id);
+    const name = (meeting && meeting.ExternalMeetingId) || "this meeting";
+    const question = `End "${name}"? Everyone in it is disconnected and it cannot be joined again. ${this.retentionText()}`;
+    if (!confirm(question)) return;
     try {
       await api("DELETE", `/meetings/${id}`);
     } catch (error) {
@@ -291,6 +394,7 @@ class Console {
     }
     this.toast("Meeting ended.");
     await this.refreshMeetings();
+    await this.refreshTranscripts();
     this.closeViewer();
     this.setEnded(true);
   }
@@ -305,6 +409,10 @@ class Console {
       this.handleError(error, $("meeting-error"));
       return;
     }
+    // Polled: rebuild only on a change, so a button under the pointer is not replaced mid-click.
+    const seen = JSON.stringify([this.selected, attendees]);
+    if (seen === this.attendeesSeen && $("attendee-list").childElementCount) return;
+    this.attendeesSeen = seen;
     const rows = attendees
       .filter((a) => !a.IsConsoleViewer)
       .map((a) => {
@@ -362,6 +470,8 @@ class Console {
   }
 
   async removeAttendee(attendee) {
+    const question = `Remove ${attendee.ExternalUserId}? They are disconnected at once and their join link stops working. What they said stays in the transcript.`;
+    if (!confirm(question)) return;
     try {
       await api("DELETE", `/meetings/${this.selected}/attendees/${attendee.AttendeeId}`);
       await this.renderAttendees();
