@@ -119,6 +119,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         handlers=vocabularies.handlers(),
         verifier=SigV4Verifier(credentials, services=("transcribe",)),
         max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
     )
     speech = SpeechService(settings.data_dir, settings.speech)
     live = LiveRuntime(store=store, bus=bus, meetings=meetings, speech=speech, settings=settings.live)
@@ -130,6 +131,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         verifier=verifier,
         public_url=settings.public_url,
         max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
     )
     transcripts = TranscriptsApi(service_model, verifier, meetings)
     audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)

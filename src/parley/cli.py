@@ -85,6 +85,27 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "(default: keep it until its owner deletes it)",
     )
     p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection whose request headers have not arrived within this time (default 10)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="answer 400 when a request body has not arrived within this time (default 30)",
+    )
+    p.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=64,
+        metavar="N",
+        help="open connections one client address may hold; more are refused (default 64)",
+    )
+    p.add_argument(
         "--media-address",
         help="the only ICE host address offered to Chime SDK (WebRTC) clients, e.g. 127.0.0.1 "
         "(default: every non-loopback address)",
@@ -154,6 +175,9 @@ def _settings(args: argparse.Namespace) -> Settings:
             reap_interval_s=args.reap_interval,
         ),
         transcript_retention_s=args.transcript_retention,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        max_connections_per_address=args.max_connections_per_address,
         media_address=args.media_address,
         turn=_turn_settings(args, os.environ),
         limits=Limits(
@@ -186,6 +210,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from parley.app import create_app
+    from parley.guard import ConnectionGuard, guarded_protocols
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -212,14 +237,17 @@ def serve(args: argparse.Namespace) -> int:
         print(f"parley: cannot listen on {settings.host}:{settings.port}: {reason}", file=sys.stderr)
         return 1
     app = create_app(settings, credentials)
+    http, ws = guarded_protocols(
+        ConnectionGuard(settings.header_timeout_s, settings.max_connections_per_address)
+    )
     config = uvicorn.Config(
         app,
         log_level="warning" if args.log_level == "info" else args.log_level,
         access_log=False,
         ws_max_size=1 << 20,
         loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
+        http=http,
+        ws=ws,
         lifespan="on",
     )
     _server_class()(config, f"parley: listening on {settings.default_endpoint}").run(sockets=[sock])

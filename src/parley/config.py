@@ -23,6 +23,11 @@ class Settings:
     media_url: str | None = None
     sqlite_synchronous: str = "NORMAL"
     max_body_bytes: int = 1 << 20
+    # Connection limits (docs/operations.md "Limits"): request headers must arrive within header_timeout_s,
+    # a body within body_timeout_s; one client address may hold max_connections_per_address connections.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_connections_per_address: int = 64
     limits: Limits = field(default_factory=Limits)
     redis_url: str | None = None
     speech: SpeechSettings = field(default_factory=SpeechSettings)

@@ -17,12 +17,17 @@ MID = "5d3b0d6c-2f1e-4b8a-9c0d-1e2f3a4b5c6d"
 
 
 def signed(
-    server: ServerProcess, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    server: ServerProcess,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    service: str = "chime",
 ) -> httpx.Response:
     key, secret, _ = IDENTITIES["alice"]
     url = server.endpoint + path
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(Credentials(key, secret), "chime", "us-east-1").add_auth(request)
+    SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(request)
     prepared = request.prepare()
     return httpx.request(method, prepared.url, headers=dict(prepared.headers), content=body, timeout=10)
 
@@ -68,6 +73,46 @@ def test_malformed_requests_get_modeled_errors(
         assert resp.status_code == status, resp.text
     else:
         assert_modeled_error(resp, code, status)
+
+
+# Classes the fuzzers (tests/fuzz) found answering 500; each is refused at the JSON boundary (protocol/jsondoc.py).
+FUZZ_FOUND = {
+    "deeply-nested-array": b'{"MediaRegion":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "deeply-nested-object": b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+    "integer-with-thousands-of-digits": b'{"MeetingFeatures":{"Attendee":{"MaxCount":'
+    + b"9" * 5_000
+    + b"}}}",
+    "lone-surrogate": b'{"ExternalMeetingId":"\\ud800"}',
+    "nan": b'{"MeetingFeatures":{"Attendee":{"MaxCount":NaN}}}',
+    "out-of-range-float": b'{"MeetingFeatures":{"Attendee":{"MaxCount":1e999}}}',
+}
+
+
+@pytest.mark.parametrize("case", sorted(FUZZ_FOUND))
+def test_json_the_fuzzers_found_is_a_client_error_on_both_apis(server: ServerProcess, case: str) -> None:
+    body = FUZZ_FOUND[case]
+    resp = signed(server, "POST", "/meetings", body, {"Content-Type": "application/json"})
+    assert (
+        "Could not parse request body into json"
+        in assert_modeled_error(resp, "BadRequestException", 400)["Message"]
+    )
+    target = {"X-Amz-Target": "Transcribe.CreateVocabulary", "Content-Type": "application/x-amz-json-1.1"}
+    resp = signed(server, "POST", "/", body, target, service="transcribe")
+    assert resp.status_code == 400, resp.text
+    assert resp.headers["x-amzn-ErrorType"] == "BadRequestException"
+    assert resp.headers["x-amzn-RequestId"]
+    assert "Could not parse request body into json" in resp.json()["Message"]
+
+
+def test_unknown_console_calls_answer_json(server: ServerProcess) -> None:
+    for method, path in (
+        ("GET", "/console/api/nope"),
+        ("PATCH", "/console/api/meetings"),
+        ("POST", "/console/api/session"),
+    ):
+        resp = httpx.request(method, server.endpoint + path, headers={"X-Parley-Console": "1"}, timeout=10)
+        assert resp.status_code == 404, (method, path, resp.text)
+        assert resp.json()["code"] == "NotFound"
 
 
 def test_oversized_body_is_rejected(server: ServerProcess) -> None:

@@ -44,7 +44,9 @@ TRANSCRIBE_SERVED = [
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One server for the module, a real meeting and attendee to aim at, and an HTTP client."""
     root = tmp_path_factory.mktemp("fuzz")
-    server = ServerProcess(data_dir=root / "data", credentials=write_credentials(root / "credentials")).start()
+    server = ServerProcess(
+        data_dir=root / "data", credentials=write_credentials(root / "credentials")
+    ).start()
     chime = server.client()
     meeting = chime.create_meeting(ExternalMeetingId="fuzz", MediaRegion="us-east-1")["Meeting"]
     attendee = chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId="fuzz")["Attendee"]
@@ -123,9 +125,13 @@ def test_chime_operations_never_fail_on_input(target: dict[str, Any], name: str,
     operation: OperationModel = CHIME.operation_model(name)
     params = _aim(data.draw(params_for(operation.input_shape)), target, data.draw(st.booleans()))
     try:
-        wire = create_serializer("rest-json", include_validation=False).serialize_to_request(params, operation)
+        wire = create_serializer("rest-json", include_validation=False).serialize_to_request(
+            params, operation
+        )
     except (KeyError, TypeError, ValueError, UnicodeError):
-        assume(False)  # a missing path member or a value botocore itself cannot put on the wire; broken_body covers raw bodies
+        assume(
+            False
+        )  # a missing path member or a value botocore itself cannot put on the wire; broken_body covers raw bodies
     body = data.draw(broken_body(wire["body"])) if operation.http["method"] != "GET" else wire["body"]
     query = urlencode(wire["query_string"], doseq=True)
     path = wire["url_path"] + (f"?{query}" if query else "")
@@ -169,9 +175,7 @@ def test_transcript_calls_never_fail_on_input(
 @pytest.fixture(scope="module")
 def console(target: dict[str, Any]) -> httpx.Client:
     key, secret, _ = IDENTITIES["alice"]
-    client = httpx.Client(
-        base_url=target["server"].endpoint, headers={"X-Parley-Console": "1"}, timeout=30
-    )
+    client = httpx.Client(base_url=target["server"].endpoint, headers={"X-Parley-Console": "1"}, timeout=30)
     signed_in = client.post(
         "/console/api/login", json={"accessKeyId": key, "secretAccessKey": secret, "region": "us-east-1"}
     )

@@ -162,3 +162,30 @@ async def test_garbage_is_a_bad_request_and_the_server_survives(
     again = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
     assert (await again.ping(3)).ping_pong.ping_id == 3
     await again.close()
+
+
+@pytest.mark.parametrize(
+    "sdp",
+    [
+        "not sdp at all",
+        "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0",  # no direction: aiortc's answer failed on it
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio x y z\r\n",
+    ],
+)
+async def test_an_sdp_offer_that_cannot_be_answered_is_a_bad_request(
+    server: ServerProcess, meeting_with: Any, sdp: str
+) -> None:
+    """Fuzzing class "unanswerable SDP" (tests/fuzz/test_socket_fuzz.py): was a 4500 internal error."""
+    meeting, (ann,) = meeting_with("ann")
+    client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    await client.join()
+    subscribe = frame(
+        pb.SdkSignalFrame.SUBSCRIBE, "sub", duplex=pb.SdkStreamServiceType.DUPLEX, sdp_offer=sdp
+    )
+    await client.send(subscribe)
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await client.recv_type(pb.SdkSignalFrame.SUBSCRIBE_ACK)  # never comes: the socket closes first
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == 4400
+    assert "SDP offer" in info.value.rcvd.reason
+    assert "Traceback" not in server.log()

@@ -8,6 +8,7 @@ middleware and routing cost more than parley's own work (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -38,24 +39,39 @@ def raw_target(scope: Scope) -> tuple[str, str]:
     return raw_path, scope.get("query_string", b"").decode("latin-1")
 
 
-async def read_body(receive: Receive, headers: list[tuple[str, str]], max_bytes: int) -> bytes:
-    """The request body, refusing (as a modeled 400) anything over ``max_bytes`` before reading all of it."""
+class BodyTimeout(ServiceError):
+    """The body did not arrive in time: answered as a 400, and the connection is closed with it (the rest of
+    a trickled body must not be read as the next request)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__("BadRequestException", f"The request body did not arrive within {timeout_s:g} s")
+
+
+async def read_body(
+    receive: Receive, headers: list[tuple[str, str]], max_bytes: int, timeout_s: float = 30.0
+) -> bytes:
+    """The request body, refusing (as a modeled 400) anything over ``max_bytes`` before reading all of it,
+    and a body that has not arrived within ``timeout_s`` (a client trickling it would hold the connection)."""
     declared = next((v for k, v in headers if k == "content-length"), None)
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise bad_request(f"Request body exceeds {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise bad_request(f"Request body exceeds {max_bytes} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise bad_request(f"Request body exceeds {max_bytes} bytes")
+                chunks.append(chunk)
+                if not message.get("more_body"):
+                    break
+    except TimeoutError:
+        raise BodyTimeout(timeout_s) from None
     return b"".join(chunks)
 
 
@@ -67,6 +83,7 @@ class RestJsonEndpoint:
     verifier: SigV4Verifier
     public_url: str | None = None
     max_body_bytes: int = 1 << 20
+    body_timeout_s: float = 30.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
@@ -77,6 +94,8 @@ class RestJsonEndpoint:
             status, out_headers, body = serialize_error(
                 self.service, exc.code, exc.message, request_id, exc.fields
             )
+            if isinstance(exc, BodyTimeout):
+                out_headers["Connection"] = "close"
         except AuthError as exc:
             status, out_headers, body = serialize_error(self.service, exc.code, exc.message, request_id)
         except Exception:
@@ -112,7 +131,7 @@ class RestJsonEndpoint:
     async def _handle(
         self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
     ) -> tuple[int, dict[str, str], bytes]:
-        body = await read_body(receive, headers, self.max_body_bytes)
+        body = await read_body(receive, headers, self.max_body_bytes, self.body_timeout_s)
         method: str = scope["method"]
         raw_path, raw_query = raw_target(scope)
         verified = self.verifier.verify(method, raw_path, raw_query, headers, body)

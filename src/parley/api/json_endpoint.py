@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-from parley.api.endpoint import Receive, Scope, Send, raw_target, read_body
+from parley.api.endpoint import BodyTimeout, Receive, Scope, Send, raw_target, read_body
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller
@@ -46,6 +46,7 @@ class AwsJsonEndpoint:
     handlers: Mapping[str, JsonHandler]
     verifier: SigV4Verifier
     max_body_bytes: int = 1 << 20
+    body_timeout_s: float = 30.0
 
     @property
     def target_prefix(self) -> str:
@@ -58,6 +59,8 @@ class AwsJsonEndpoint:
             status, out_headers, body = await self._handle(scope, receive, headers)
         except (ServiceError, AuthError) as exc:
             status, out_headers, body = serialize_json_error(self.service, exc.code, exc.message)
+            if isinstance(exc, BodyTimeout):
+                out_headers["Connection"] = "close"
         except Exception:
             log.exception("unhandled error in request %s", request_id)
             status, out_headers, body = serialize_json_error(
@@ -79,7 +82,7 @@ class AwsJsonEndpoint:
     async def _handle(
         self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
     ) -> tuple[int, dict[str, str], bytes]:
-        body = await read_body(receive, headers, self.max_body_bytes)
+        body = await read_body(receive, headers, self.max_body_bytes, self.body_timeout_s)
         raw_path, raw_query = raw_target(scope)
         verified = self.verifier.verify(scope["method"], raw_path, raw_query, headers, body)
         caller = Caller(account_id=verified.identity.account_id, region=verified.region)

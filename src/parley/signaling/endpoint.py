@@ -272,14 +272,27 @@ class Connection:
         if frame.sub.HasField("audio_muted"):
             self.muted = frame.sub.audio_muted
         offer = RTCSessionDescription(sdp=frame.sub.sdp_offer, type="offer")
-        if self.pc is None:
-            self.pc = self._new_peer_connection()
-            await self.pc.setRemoteDescription(offer)
-            self.mix = MixTrack()
-            self.pc.addTrack(self.mix)
-        else:
-            await self.pc.setRemoteDescription(offer)  # renegotiation keeps the same peer connection
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        fresh = self.pc is None
+        try:
+            if self.pc is None:
+                self.pc = self._new_peer_connection()
+                await self.pc.setRemoteDescription(offer)
+                self.mix = MixTrack()
+                self.pc.addTrack(self.mix)
+            else:
+                await self.pc.setRemoteDescription(offer)  # renegotiation keeps the same peer connection
+            answer = await self.pc.createAnswer()
+            await self.pc.setLocalDescription(answer)
+        except Exception as exc:
+            # Everything in this block depends only on the offer, and aiortc reports an offer it cannot parse
+            # or answer with whatever its parser raised (ValueError, KeyError, IndexError, ...): the client's
+            # mistake, so a client error close (fuzzing found it: tests/fuzz/test_socket_fuzz.py).
+            log.info("SUBSCRIBE from %s: unusable SDP offer: %r", self.attendee.attendee_id, exc)
+            if fresh and self.pc is not None:
+                await self.pc.close()
+                self.pc, self.mix = None, None
+            await self.close_socket(CloseCode.BAD_REQUEST, f"the SDP offer cannot be answered: {exc}")
+            return
         await self.send(frames.subscribe_ack(self.pc.localDescription.sdp))
         if self.pc.iceConnectionState in ("completed", "connected"):
             self._announce()
@@ -490,8 +503,11 @@ class SignalingSocket:
         max_frame_bytes: int = 1 << 20,
         metadata_interval_s: float = 0.2,
         turn: TurnIssuer | None = None,
+        first_frame_timeout_s: float = 10.0,
     ) -> None:
         self.runtime = runtime
+        # The SDK sends JOIN (or PING) as soon as the socket opens; a client that sends nothing is closed.
+        self.first_frame_timeout_s = first_frame_timeout_s
         self.turn = turn or TurnIssuer(TurnSettings())  # no TURN: JOIN_ACK carries no credentials
         self.leave_grace_s = leave_grace_s
         self.reconnect_grace_s = reconnect_grace_s  # how long a dropped attendee stays present (D29)
@@ -527,8 +543,16 @@ class SignalingSocket:
         connection = Connection(self, websocket, attendee)
         left = False
         try:
+            first = True
             while True:
-                message = await websocket.receive()
+                try:
+                    message = await asyncio.wait_for(
+                        websocket.receive(), self.first_frame_timeout_s if first else None
+                    )
+                except TimeoutError:
+                    await connection.close_socket(CloseCode.BAD_REQUEST, "no signaling frame")
+                    break
+                first = False
                 if message["type"] == "websocket.disconnect":
                     break
                 data = message.get("bytes")
