@@ -1,4 +1,5 @@
-"""Shared fixtures: a real parley server process per test module, and boto3 clients for it."""
+"""Shared fixtures: real parley server processes (one with the speech model per session, API-only ones per
+test module), and boto3 clients for them."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ def bundled_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return resolve_model(tmp_path_factory.mktemp("model-cache"), None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def model_server(tmp_path_factory: pytest.TempPathFactory, bundled_model: Path) -> Iterator[ServerProcess]:
-    """A real server with the real speech model loaded at start (one per test module)."""
+    """A real server with the real speech model loaded at start, shared by the whole session (loading the model
+    is the expensive part; every test makes its own meetings, so tests do not see each other's state)."""
     root = tmp_path_factory.mktemp("model-server")
     proc = ServerProcess(
         data_dir=root / "data",

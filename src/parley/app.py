@@ -134,9 +134,14 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         body_timeout_s=settings.body_timeout_s,
     )
     transcripts = TranscriptsApi(service_model, verifier, meetings)
-    audio_socket = AudioSocket(live, max_frame_bytes=settings.max_audio_frame_bytes)
+    # A socket's first message is held to the same deadline as request headers (docs/operations.md "Limits").
+    audio_socket = AudioSocket(
+        live, max_frame_bytes=settings.max_audio_frame_bytes, start_timeout_s=settings.header_timeout_s
+    )
     events_socket = EventSubscriptionSocket(live, verifier)
-    signaling_socket = SignalingSocket(live, turn=TurnIssuer(settings.turn))
+    signaling_socket = SignalingSocket(
+        live, turn=TurnIssuer(settings.turn), first_frame_timeout_s=settings.header_timeout_s
+    )
     host_addresses = HostAddresses(settings.media_address)
 
     @contextlib.asynccontextmanager

@@ -193,7 +193,9 @@ def test_meeting_lifecycle_through_the_console(server: ServerProcess) -> None:
     kept = client.get("/console/api/transcripts").json()["Transcripts"]
     assert any(t["MeetingId"] == meeting_id and "MeetingEndedAt" in t for t in kept)
     assert client.get(f"/console/api/meetings/{meeting_id}/transcript?format=vtt").status_code == 200
-    assert all(t["MeetingId"] != meeting_id for t in bob.get("/console/api/transcripts").json()["Transcripts"])
+    assert all(
+        t["MeetingId"] != meeting_id for t in bob.get("/console/api/transcripts").json()["Transcripts"]
+    )
     assert bob.delete(f"/console/api/meetings/{meeting_id}/transcript").status_code == 404
     assert client.delete(f"/console/api/meetings/{meeting_id}/transcript").status_code == 204
     assert client.get(f"/console/api/meetings/{meeting_id}/transcript?format=vtt").status_code == 404

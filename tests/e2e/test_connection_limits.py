@@ -113,6 +113,6 @@ def test_sockets_that_never_send_their_first_message_are_closed(strict: ServerPr
     for url, protocol in ((audio, "parley-audio-v1"), (signaling, "_aws_wt_session")):
         with connect(url, subprotocols=[protocol, token], open_timeout=10) as ws:  # type: ignore[list-item]
             with pytest.raises(ConnectionClosed):
-                ws.recv(timeout=15)
+                ws.recv(timeout=HEADER_TIMEOUT_S + SLACK_S)
             assert ws.protocol.close_rcvd is not None
             assert ws.protocol.close_rcvd.code == 4400
