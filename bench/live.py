@@ -10,6 +10,10 @@ the end of that word was sent. Both processes run on this machine, so they share
 
 ``--real`` plays the real-speech development set (tests/speech/devset.py: people reading, not espeak-ng) instead of
 the synthetic clips; it is the set the targets are stated for.
+
+``--flood`` measures one meeting quiet, then again while another meeting is abused: an attendee floods audio at
+20x real time (reconnecting each time it is shed with 4430) and a client opens audio sockets in a loop and keeps
+them (until the per-address cap refuses it). It prints both, their ratio, and the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -121,11 +125,115 @@ async def run_level(server: ServerProcess, n: int, seconds: float, pcm: bytes) -
     return measure
 
 
+#: the socket opener connects from another loopback address, as another client would: the per-address cap is
+#: meant to stop it without touching the measured meeting's clients
+ABUSER_ADDRESS = "127.0.0.2"
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Abuse:
+    """The flooder and the socket opener of ``--flood``, in their own meeting, until stopped."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        chime = server.client()
+        self.server = server
+        self.meeting = chime.create_meeting(ExternalMeetingId="abuse", MediaRegion="us-east-1")["Meeting"][
+            "MeetingId"
+        ]
+        chime.start_meeting_transcription(MeetingId=self.meeting, TranscriptionConfiguration=CONFIG)
+        self.tokens = [
+            chime.create_attendee(MeetingId=self.meeting, ExternalUserId=name)["Attendee"]["JoinToken"]
+            for name in ("flooder", "opener")
+        ]
+        self.stop = asyncio.Event()
+        self.shed = self.opened = self.refused = 0
+        self.peak_rss_mib = 0.0
+
+    async def run(self) -> None:
+        await asyncio.gather(self._flood(), self._open(), self._watch())
+
+    async def _flood(self) -> None:
+        """Reconnect at once whenever shed, and send 0.5 s of audio every 25 ms (20x real time)."""
+        import json
+
+        import websockets
+
+        url = self.server.endpoint.replace("http", "ws") + f"/calls/{self.meeting}"
+        start = json.dumps({"type": "start", "audio": {"format": "pcm16", "sampleRate": 16000}})
+        noise = b"\x10\x00\xf0\xff" * 4000  # 0.5 s
+        while not self.stop.is_set():
+            try:
+                async with websockets.connect(url, subprotocols=["parley-audio-v1", self.tokens[0]]) as ws:  # type: ignore[list-item]
+                    await ws.send(start)
+                    while not self.stop.is_set():
+                        await ws.send(noise)
+                        await asyncio.sleep(0.025)
+            except (websockets.ConnectionClosed, websockets.InvalidHandshake, OSError):
+                self.shed += 1
+
+    async def _open(self) -> None:
+        import websockets
+
+        url = self.server.endpoint.replace("http", "ws") + f"/calls/{self.meeting}"
+        held = []
+        while not self.stop.is_set():
+            try:
+                held.append(
+                    await websockets.connect(
+                        url,
+                        subprotocols=["parley-audio-v1", self.tokens[1]],  # type: ignore[list-item]
+                        local_addr=(ABUSER_ADDRESS, 0),
+                    )
+                )
+                self.opened += 1
+            except Exception:
+                self.refused += 1
+                await asyncio.sleep(0.05)
+        for ws in held:
+            await ws.close()
+
+    async def _watch(self) -> None:
+        pid = self.server.proc.pid  # type: ignore[union-attr]
+        while not self.stop.is_set():
+            self.peak_rss_mib = max(self.peak_rss_mib, rss_mib(pid))
+            await asyncio.sleep(0.5)
+
+
+async def flood_run(server: ServerProcess, seconds: float, pcm: bytes) -> None:
+    header = f"{'':>8} {'commit p50':>11} {'commit p90':>11} {'final p50':>10} {'final p90':>10}"
+    print(header)
+    quiet = await run_level(server, 1, seconds, pcm)
+    abuse = Abuse(server)
+    running = asyncio.ensure_future(abuse.run())
+    await asyncio.sleep(1.0)
+    flooded = await run_level(server, 1, seconds, pcm)
+    abuse.stop.set()
+    await running
+    for name, m in (("quiet", quiet), ("flooded", flooded)):
+        print(
+            f"{name:>8} {pct(m.committed, 0.5):>11.2f} {pct(m.committed, 0.9):>11.2f} "
+            f"{pct(m.finals, 0.5):>10.2f} {pct(m.finals, 0.9):>10.2f}"
+        )
+    ratio = pct(flooded.committed, 0.9) / pct(quiet.committed, 0.9)
+    print(f"commit p90 flooded/quiet: {ratio:.2f}")
+    print(
+        f"flooder shed {abuse.shed} times (4430, refused on reconnect while its budget is spent); opener held {abuse.opened} sockets, refused {abuse.refused} "
+        f"times; server peak RSS {abuse.peak_rss_mib:.0f} MiB"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="1,2,3,4")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--real", action="store_true", help="the real-speech development set")
+    parser.add_argument("--flood", action="store_true", help="one meeting, quiet and while another is abused")
     args = parser.parse_args()
     pcm = speech_pcm(args.real)
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,6 +242,9 @@ async def main() -> None:
             data_dir=root / "data", credentials=write_credentials(root / "creds"), lazy_model=False
         ).start()
         try:
+            if args.flood:
+                await flood_run(server, args.seconds, pcm)
+                return
             print(
                 f"{'meetings':>8} {'shown p50':>10} {'shown p90':>10} {'commit p50':>11} {'commit p90':>11} {'final p50':>10} {'final p90':>10}"
             )

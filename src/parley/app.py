@@ -136,7 +136,11 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     transcripts = TranscriptsApi(service_model, verifier, meetings)
     # A socket's first message is held to the same deadline as request headers (docs/operations.md "Limits").
     audio_socket = AudioSocket(
-        live, max_frame_bytes=settings.max_audio_frame_bytes, start_timeout_s=settings.header_timeout_s
+        live,
+        max_frame_bytes=settings.max_audio_frame_bytes,
+        start_timeout_s=settings.header_timeout_s,
+        max_audio_speed=settings.max_audio_speed,
+        audio_burst_s=settings.audio_burst_s,
     )
     events_socket = EventSubscriptionSocket(live, verifier)
     signaling_socket = SignalingSocket(

@@ -106,6 +106,20 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="open connections one client address may hold; more are refused (default 64)",
     )
     p.add_argument(
+        "--max-audio-speed",
+        type=float,
+        default=2.0,
+        metavar="X",
+        help="an audio socket sending faster than X times real time (beyond --audio-burst) is closed (default 2)",
+    )
+    p.add_argument(
+        "--audio-burst",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how far ahead of real time an attendee's audio may get before --max-audio-speed applies (default 30)",
+    )
+    p.add_argument(
         "--media-address",
         help="the only ICE host address offered to Chime SDK (WebRTC) clients, e.g. 127.0.0.1 "
         "(default: every non-loopback address)",
@@ -178,6 +192,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         header_timeout_s=args.header_timeout,
         body_timeout_s=args.body_timeout,
         max_connections_per_address=args.max_connections_per_address,
+        max_audio_speed=args.max_audio_speed,
+        audio_burst_s=args.audio_burst,
         media_address=args.media_address,
         turn=_turn_settings(args, os.environ),
         limits=Limits(
@@ -394,7 +410,7 @@ def _client_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--audio", required=True, type=Path, metavar="FILE", help="the audio file to stream")
     p.add_argument(
-        "--fast", action="store_true", help="send as fast as the server takes it, not in real time"
+        "--fast", action="store_true", help="send at twice real time (the most a server accepts by default)"
     )
 
     transcript = group(

@@ -7,7 +7,7 @@ attendee with its token (D9). So ``--attendee`` may be an ExternalUserId (create
 
 Any file PyAV can open is decoded and resampled to 16 kHz mono PCM16 on the fly, sent over the audio socket
 (docs/protocol.md §1) at real-time pace — what a microphone would do, and what keeps the captions' timing
-natural — or, with ``--fast``, as fast as the socket drains. At the end the client sends ``stop`` and waits for
+natural — or, with ``--fast``, at twice real time (what servers accept by default). At the end the client sends ``stop`` and waits for
 the server to flush the last utterance and close, so no final result is lost.
 """
 
@@ -42,7 +42,10 @@ CLOSE_REASONS = {
     4411: "the attendee was deleted",
     4413: "an audio frame was too large",
     4429: "this client fell behind reading events",
+    4430: "the audio was sent faster than the server accepts",
 }
+#: ``--fast`` sends at this multiple of real time: the server's default --max-audio-speed
+FAST_SPEED = 2.0
 
 
 @dataclass
@@ -221,11 +224,10 @@ class Session:
                 sent += len(data)
                 position = sent / BYTES_PER_SECOND
                 self.captions.set_progress(position, total)
-                if not self.fast:
-                    delay = started + position - time.monotonic()
-                    if delay > 0:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self.interrupted.wait(), delay)
+                delay = started + position / (FAST_SPEED if self.fast else 1.0) - time.monotonic()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.interrupted.wait(), delay)
         finally:
             chunks.close()
         if self.interrupted.is_set():

@@ -148,7 +148,7 @@ class MeetingHub:
         aid = session.attendee.attendee_id
         if self.sessions.get(aid) is session:
             del self.sessions[aid]
-            await self._stop_transcriber(aid, finish=True)
+            await self._stop_transcriber(aid, finish=not session.discard_speech)
 
     async def finish_attendee(self, session: AttendeeSession) -> None:
         if self.sessions.get(session.attendee.attendee_id) is session:

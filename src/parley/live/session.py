@@ -35,6 +35,7 @@ class CloseCode:
     REPLACED = 4301  # the attendee joined again from another connection (Chime's AUDIO_STATUS 301)
     TOO_LARGE = 4413
     TOO_SLOW = 4429
+    AUDIO_TOO_FAST = 4430  # audio arrives faster than --max-audio-speed × real time, beyond the burst
     MEETING_ENDED = 4410  # Chime's close code for a meeting that ended
     ATTENDEE_REMOVED = 4411  # Chime's AUDIO_STATUS 411 (DeleteAttendee)
 
@@ -61,6 +62,8 @@ class AttendeeSession:
     decoder: Decoder | None = None
     connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     queue_size: int = 2048
+    # Set when the session is shed for abuse: on leaving, its recognizer is discarded, not finalized.
+    discard_speech: bool = False
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int | None = None
     _queue: asyncio.Queue[object] = field(init=False)

@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
 
 from parley.audio.decode import AudioFormatError, Decoder, make_decoder
+from parley.audio.frames import SAMPLE_RATE
 from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode
 from parley.protocol import jsondoc
@@ -68,13 +71,65 @@ def parse_start(text: str, attendee: Attendee) -> tuple[str, Decoder | None]:
         raise StartError(str(exc)) from None
 
 
+class AudioBudget:
+    """How much audio a connection may still send: a token bucket in audio seconds.
+
+    A microphone produces one second of audio per second; files streamed for a test or a batch job may go
+    faster, so an attendee may run ``burst_s`` of audio ahead of real time and then keep up ``max_speed`` ×
+    real time. Beyond that one client would take the recognizer from everyone else (and queue finals without
+    bound), so it is closed. The budget belongs to the attendee, not the connection: reconnecting does not refill
+    it (a flooder that reconnected got a fresh burst each time). A handful of lines rather than a library: it is
+    one subtraction per frame.
+    """
+
+    def __init__(self, max_speed: float, burst_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_speed = max_speed
+        self.burst_s = burst_s
+        self.clock = clock
+        self.tokens = burst_s
+        self.updated = clock()
+
+    def spend(self, audio_s: float) -> bool:
+        """Take ``audio_s``; False when the attendee has gone over its budget."""
+        self._refill()
+        self.tokens -= audio_s
+        return self.tokens >= 0
+
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= self.burst_s
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst_s, self.tokens + (now - self.updated) * self.max_speed)
+        self.updated = now
+
+
 class AudioSocket:
     def __init__(
-        self, runtime: LiveRuntime, *, max_frame_bytes: int = 256 * 1024, start_timeout_s: float = 10.0
+        self,
+        runtime: LiveRuntime,
+        *,
+        max_frame_bytes: int = 256 * 1024,
+        start_timeout_s: float = 10.0,
+        max_audio_speed: float = 2.0,
+        audio_burst_s: float = 30.0,
     ) -> None:
         self.runtime = runtime
         self.max_frame_bytes = max_frame_bytes
         self.start_timeout_s = start_timeout_s
+        self.max_audio_speed = max_audio_speed
+        self.audio_burst_s = audio_burst_s
+        self._budgets: dict[str, AudioBudget] = {}  # per attendee; dropped once full again
+
+    def _budget(self, attendee_id: str) -> AudioBudget:
+        for key in [k for k, b in self._budgets.items() if b.full]:
+            del self._budgets[key]
+        budget = self._budgets.get(attendee_id)
+        if budget is None:
+            budget = self._budgets[attendee_id] = AudioBudget(self.max_audio_speed, self.audio_burst_s)
+        return budget
 
     async def __call__(self, websocket: WebSocket) -> None:
         meeting_id = websocket.path_params["meeting_id"].lower()
@@ -87,6 +142,11 @@ class AudioSocket:
             return
         await websocket.accept(subprotocol=SUBPROTOCOL)
         peer = StarlettePeer(websocket)
+        if self._budget(attendee.attendee_id).tokens < 0:
+            # Shed for sending too fast and back before its budget recovered: refused before it joins, so
+            # reconnecting in a loop costs no recognizer (measured: bench/live.py --flood).
+            await peer.close(CloseCode.AUDIO_TOO_FAST, "audio budget exhausted: reconnect later")
+            return
         try:
             first = await asyncio.wait_for(websocket.receive(), self.start_timeout_s)
             if first["type"] == "websocket.disconnect":
@@ -135,6 +195,7 @@ class AudioSocket:
             await session.wait_closed()
 
     async def _receive(self, websocket: WebSocket, session: AttendeeSession) -> None:
+        budget = self._budget(session.attendee.attendee_id)
         while session.close_code is None:
             receive = asyncio.ensure_future(websocket.receive())
             closed = asyncio.ensure_future(session.closed.wait())
@@ -148,11 +209,11 @@ class AudioSocket:
                 return
             data = message.get("bytes")
             if data is not None:
-                self._audio(session, data)
+                self._audio(session, data, budget)
             elif message.get("text") is not None:
                 self._control(session, message["text"])
 
-    def _audio(self, session: AttendeeSession, data: bytes) -> None:
+    def _audio(self, session: AttendeeSession, data: bytes, budget: AudioBudget) -> None:
         if len(data) > self.max_frame_bytes:
             session.close(CloseCode.TOO_LARGE, f"audio frames must be at most {self.max_frame_bytes} bytes")
             return
@@ -163,6 +224,13 @@ class AudioSocket:
             pcm = session.decoder.feed(data)
         except AudioFormatError as exc:
             session.close(CloseCode.BAD_REQUEST, f"bad audio: {exc}")
+            return
+        if not budget.spend(len(pcm) / (2 * SAMPLE_RATE)):
+            session.discard_speech = True  # its utterance in flight is not worth a final decode
+            session.close(
+                CloseCode.AUDIO_TOO_FAST,
+                f"audio arrives faster than {budget.max_speed:g}x real time (after {budget.burst_s:g} s ahead)",
+            )
             return
         self.runtime.audio(session, pcm)
 
