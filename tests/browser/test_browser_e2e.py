@@ -134,8 +134,10 @@ def create_meeting(page: Any, name: str) -> str:
     page.fill("#meeting-name", name)
     page.click("#create-meeting")
     page.wait_for_selector("#meeting-view:not([hidden])", timeout=UI_WAIT_MS)
+    # A function, not an expression: the console's CSP forbids eval, and Playwright evals an expression each
+    # time it polls (a run where the title was not there at the first check failed with EvalError).
     page.wait_for_function(
-        "document.getElementById('meeting-title').textContent === " + repr(name), timeout=UI_WAIT_MS
+        "(name) => document.getElementById('meeting-title').textContent === name", arg=name, timeout=UI_WAIT_MS
     )
     page.wait_for_selector("#viewer-state[data-state='live']", timeout=UI_WAIT_MS)
     return str(page.text_content("#meeting-id"))

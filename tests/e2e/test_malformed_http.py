@@ -7,11 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from tests.support.server import IDENTITIES, ServerProcess
+from tests.support.server import ServerProcess
+from tests.support.signing import signed_request
 
 MID = "5d3b0d6c-2f1e-4b8a-9c0d-1e2f3a4b5c6d"
 
@@ -24,12 +22,7 @@ def signed(
     headers: dict[str, str] | None = None,
     service: str = "chime",
 ) -> httpx.Response:
-    key, secret, _ = IDENTITIES["alice"]
-    url = server.endpoint + path
-    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    return httpx.request(method, prepared.url, headers=dict(prepared.headers), content=body, timeout=10)
+    return signed_request(server.endpoint, method, path, body, headers, service=service)
 
 
 def assert_modeled_error(resp: httpx.Response, code: str, status: int) -> dict[str, Any]:

@@ -18,9 +18,6 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.model import OperationModel, ServiceModel
 from botocore.serialize import create_serializer
 from botocore.session import get_session
@@ -29,6 +26,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.strategies import HOSTILE_JSON_TEXTS, HOSTILE_TEXT, json_values, params_for
 from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+from tests.support.signing import signed_request
 
 _SESSION = get_session()
 CHIME: ServiceModel = _SESSION.get_service_model("chime-sdk-meetings")
@@ -67,13 +65,8 @@ def send(
     headers: dict[str, str] | None = None,
     service: str = "chime",
 ) -> httpx.Response:
-    key, secret, _ = IDENTITIES["alice"]
-    request = AWSRequest(
-        method=method, url=target["server"].endpoint + path, data=body, headers=headers or {}
-    )
-    SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    return target["http"].request(method, prepared.url, headers=dict(prepared.headers), content=body)
+    endpoint = target["server"].endpoint
+    return signed_request(endpoint, method, path, body, headers, service=service, client=target["http"])
 
 
 def assert_aws_answer(response: httpx.Response) -> None:

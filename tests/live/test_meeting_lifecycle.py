@@ -11,13 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from parley.client import presign_events_url, presign_transcript_url
 from tests.live.client import AttendeeClient
 from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+from tests.support.signing import signed_request
 
 
 def creds(name: str = "alice") -> Credentials:
@@ -163,11 +162,7 @@ def signed(
     server: ServerProcess, method: str, path: str, who: str = "alice", query: str = ""
 ) -> httpx.Response:
     """A call to parley's transcript API signed as the AWS SDKs sign (SigV4, service ``chime``)."""
-    url = f"{server.endpoint}{path}" + (f"?{query}" if query else "")
-    request = AWSRequest(method=method, url=url)
-    SigV4Auth(creds(who), "chime", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    return httpx.request(method, prepared.url, headers=dict(prepared.headers), timeout=10)
+    return signed_request(server.endpoint, method, path + (f"?{query}" if query else ""), identity=who)
 
 
 def listed(server: ServerProcess, who: str = "alice") -> dict[str, dict[str, Any]]:

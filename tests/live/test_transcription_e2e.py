@@ -9,13 +9,11 @@ import json
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from tests.live.client import AttendeeClient, clip_pcm16, clip_text, finals, text_of
 from tests.speech.conftest import normalize_text, wer
-from tests.support.server import IDENTITIES, ServerProcess
+from tests.support.server import ServerProcess
+from tests.support.signing import signed_request
 
 pytestmark = pytest.mark.model
 
@@ -29,11 +27,7 @@ EN_STABLE = {
 
 
 def signed_get(server: ServerProcess, path: str) -> httpx.Response:
-    key, secret, _ = IDENTITIES["alice"]
-    request = AWSRequest(method="GET", url=server.endpoint + path)
-    SigV4Auth(Credentials(key, secret), "chime", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    return httpx.get(prepared.url, headers=dict(prepared.headers), timeout=10)
+    return signed_request(server.endpoint, "GET", path)
 
 
 async def test_live_transcription_end_to_end(model_server: ServerProcess) -> None:
