@@ -177,7 +177,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         await signaling_socket(websocket)
 
     routes = [
-        *web_routes(meetings, credentials, store, settings),
+        *web_routes(meetings, credentials, store, settings, follow=events_socket.follow),
         Route("/ping", health, methods=["GET"]),
         WebSocketRoute("/calls/{meeting_id}", calls),
         WebSocketRoute("/control/{meeting_id}", signaling),

@@ -137,7 +137,9 @@ def create_meeting(page: Any, name: str) -> str:
     # A function, not an expression: the console's CSP forbids eval, and Playwright evals an expression each
     # time it polls (a run where the title was not there at the first check failed with EvalError).
     page.wait_for_function(
-        "(name) => document.getElementById('meeting-title').textContent === name", arg=name, timeout=UI_WAIT_MS
+        "(name) => document.getElementById('meeting-title').textContent === name",
+        arg=name,
+        timeout=UI_WAIT_MS,
     )
     page.wait_for_selector("#viewer-state[data-state='live']", timeout=UI_WAIT_MS)
     return str(page.text_content("#meeting-id"))

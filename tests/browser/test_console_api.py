@@ -6,6 +6,8 @@ check, account scoping) and that the web routes never shadow an AWS API path.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,17 +153,11 @@ def test_meeting_lifecycle_through_the_console(server: ServerProcess) -> None:
     attendee = client.post(f"/console/api/meetings/{meeting_id}/attendees", json={"ExternalUserId": "Sam"})
     assert attendee.status_code == 201
     token = attendee.json()["Attendee"]["JoinToken"]
-    viewer = client.post(f"/console/api/meetings/{meeting_id}/viewer").json()
-    assert viewer["ExternalUserId"] == "Console viewer"
-    again = client.post(f"/console/api/meetings/{meeting_id}/viewer").json()
-    assert again["AttendeeId"] == viewer["AttendeeId"], "one viewer per meeting and session"
     attendees: list[dict[str, Any]] = client.get(f"/console/api/meetings/{meeting_id}/attendees").json()[
         "Attendees"
     ]
     by_name = {a["ExternalUserId"]: a for a in attendees}
     assert by_name["Sam"]["JoinToken"] == token, "the session keeps tokens to rebuild join links"
-    assert by_name["Console viewer"]["IsConsoleViewer"] is True
-    assert by_name["Console viewer"]["Capabilities"]["Audio"] == "Receive"
 
     # Modeled validation and modeled errors, as the signed API gives them.
     bad = client.post(f"/console/api/meetings/{meeting_id}/transcription/start", json={})
@@ -203,3 +199,44 @@ def test_meeting_lifecycle_through_the_console(server: ServerProcess) -> None:
 
     assert client.post("/console/api/logout").status_code == 200
     assert client.get("/console/api/meetings").status_code == 401
+
+
+def close_code(ws: Any) -> int | None:
+    """Read until the server closes the socket; the close code it sent."""
+    from websockets.exceptions import ConnectionClosed
+
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            ws.recv(timeout=15)
+    return ws.protocol.close_rcvd.code if ws.protocol.close_rcvd else None
+
+
+def test_console_captions_are_a_subscription_not_an_attendee(server: ServerProcess) -> None:
+    """The console watches a meeting through its session cookie; it never joins, so ListAttendees stays as is."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    client = signed_in(server)
+    meeting_id = client.post("/console/api/meetings", json={"ExternalMeetingId": "Watched"}).json()[
+        "MeetingId"
+    ]
+    url = server.endpoint.replace("http", "ws") + f"/console/api/meetings/{meeting_id}/events"
+    cookie = {"Cookie": f"parley_console={client.cookies['parley_console']}"}
+    with pytest.raises(InvalidStatus):
+        connect(url, open_timeout=10)  # no session
+    with pytest.raises(InvalidStatus):
+        connect(url, additional_headers={**cookie, "Origin": "http://evil.example"}, open_timeout=10)
+    bob = {"Cookie": f"parley_console={signed_in(server, 'bob').cookies['parley_console']}"}
+    with connect(url, additional_headers=bob, open_timeout=10) as other:
+        assert close_code(other) == 4404, "another account's meeting"
+    with connect(url, additional_headers={**cookie, "Origin": server.endpoint}, open_timeout=10) as ws:
+        started = client.post(
+            f"/console/api/meetings/{meeting_id}/transcription/start",
+            json={"TranscriptionConfiguration": {"EngineTranscribeSettings": {"LanguageCode": "en-US"}}},
+        )
+        assert started.status_code == 200
+        event = json.loads(ws.recv(timeout=10))["events"][0]
+        assert event["status"]["type"] == "started"
+        assert server.client().list_attendees(MeetingId=meeting_id)["Attendees"] == []
+        assert client.delete(f"/console/api/meetings/{meeting_id}").status_code == 204
+        assert close_code(ws) == 4410

@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 from botocore.model import ServiceModel
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from parley.api.endpoint import read_body
 from parley.credentials import CredentialStore, Identity
@@ -43,13 +44,13 @@ from parley.store import Meeting, Store
 if TYPE_CHECKING:
     from parley.config import Settings
 
+Follow = Callable[[WebSocket, str], Awaitable[None]]
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = (
     64 * 1024
 )  # the console's largest request (a transcription configuration) is a few hundred bytes
 COOKIE_NAME = "parley_console"
 CSRF_HEADER = "x-parley-console"
-VIEWER_NAME = "Console viewer"
 DEFAULT_REGION = "us-east-1"
 _REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
 _GUID = re.compile(r"[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}")
@@ -65,7 +66,6 @@ class ConsoleMeeting:
     # attendee id -> (external user id, join token, audio capability); tokens are only returned on
     # creation, so the session keeps them to rebuild join links.
     join_tokens: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    viewer_id: str | None = None
 
 
 @dataclass
@@ -160,7 +160,10 @@ class ConsoleApi:
         public_url: str | None,
         sessions: ConsoleSessions | None = None,
         service_model: ServiceModel | None = None,
+        follow: Follow | None = None,
     ) -> None:
+        """``follow`` serves a meeting's event subscription for an account (ws/subscribe.py), for captions."""
+        self.follow = follow
         self.meetings = meetings
         self.credentials = credentials
         self.store = store
@@ -380,7 +383,6 @@ class ConsoleApi:
             known = entry.join_tokens.get(attendee["AttendeeId"])
             if known is not None:
                 attendee["JoinToken"] = known[1]
-            attendee["IsConsoleViewer"] = attendee["AttendeeId"] == entry.viewer_id
         return JSONResponse({"Attendees": attendees})
 
     async def _create_attendee(
@@ -413,31 +415,20 @@ class ConsoleApi:
         self._entry(session, meeting_id).join_tokens.pop(attendee_id.lower(), None)
         return Response(status_code=204)
 
-    async def viewer(self, request: Request, session: ConsoleSession) -> Response:
-        """The receive-only attendee this console listens as, created once per meeting and session."""
-        meeting_id = self._meeting_id(request)
-        entry = self._entry(session, meeting_id)
-        if entry.viewer_id is not None and entry.viewer_id in entry.join_tokens:
-            name, token, _audio = entry.join_tokens[entry.viewer_id]
-            try:
-                await self.meetings.get_attendee(
-                    session.caller, {"MeetingId": meeting_id, "AttendeeId": entry.viewer_id}
-                )
-                return JSONResponse(
-                    {"AttendeeId": entry.viewer_id, "ExternalUserId": name, "JoinToken": token}
-                )
-            except ServiceError as exc:
-                if exc.code != "NotFoundException":
-                    raise
-        attendee = await self._create_attendee(session, meeting_id, VIEWER_NAME, "Receive")
-        entry.viewer_id = attendee["AttendeeId"]
-        return JSONResponse(
-            {
-                "AttendeeId": attendee["AttendeeId"],
-                "ExternalUserId": attendee["ExternalUserId"],
-                "JoinToken": attendee["JoinToken"],
-            }
+    async def events(self, websocket: WebSocket) -> None:
+        """The console's live captions: a read-only subscription to the meeting's events, authenticated by the
+        session cookie (so the console is never an attendee: it does not appear in ListAttendees)."""
+        session = self.sessions.get(websocket.cookies.get(COOKIE_NAME))
+        origin = websocket.headers.get("origin")
+        foreign = (
+            origin is not None
+            and urlsplit(origin).netloc.lower() != websocket.headers.get("host", "").lower()
         )
+        meeting_id = websocket.path_params["meeting_id"]
+        if session is None or foreign or not _GUID.fullmatch(meeting_id) or self.follow is None:
+            await websocket.close(code=4403)  # before accept: an HTTP 403
+            return
+        await self.follow(websocket, session.account_id)
 
     # -- transcription --------------------------------------------------------------------------
 
@@ -507,7 +498,7 @@ class ConsoleApi:
             Route(meeting + "/attendees", e(self.list_attendees), methods=["GET"]),
             Route(meeting + "/attendees", e(self.create_attendee), methods=["POST"]),
             Route(meeting + "/attendees/{attendee_id}", e(self.delete_attendee), methods=["DELETE"]),
-            Route(meeting + "/viewer", e(self.viewer), methods=["POST"]),
+            WebSocketRoute(meeting + "/events", self.events),
             Route(meeting + "/transcription/start", e(self.start_transcription), methods=["POST"]),
             Route(meeting + "/transcription/stop", e(self.stop_transcription), methods=["POST"]),
             Route(meeting + "/transcript", e(self.transcript), methods=["GET"]),
@@ -555,10 +546,14 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 def web_routes(
-    meetings: MeetingService, credentials: CredentialStore, store: Store, settings: Settings
+    meetings: MeetingService,
+    credentials: CredentialStore,
+    store: Store,
+    settings: Settings,
+    follow: Follow | None = None,
 ) -> list[BaseRoute]:
     """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
-    api = ConsoleApi(meetings, credentials, store, settings.public_url)
+    api = ConsoleApi(meetings, credentials, store, settings.public_url, follow=follow)
     return [
         Route("/", _page("console.html"), methods=["GET"]),
         Route("/join", _page("join.html"), methods=["GET"]),

@@ -41,8 +41,13 @@ class EventSubscriptionSocket:
             log.info("event subscription refused: %s", exc.code)
             await websocket.close(code=CloseCode.FORBIDDEN)
             return
+        await self.follow(websocket, verified.identity.account_id)
+
+    async def follow(self, websocket: WebSocket, account_id: str) -> None:
+        """Serve the subscription once the caller is known to act for ``account_id`` (SigV4 above, or the
+        console's session cookie: web/console.py)."""
         meeting_id = websocket.path_params["meeting_id"].lower()
-        meeting = await self.runtime.store.get_meeting(verified.identity.account_id, meeting_id)
+        meeting = await self.runtime.store.get_meeting(account_id, meeting_id)
         protobuf = websocket.query_params.get("format") == "protobuf"
         await websocket.accept()
         if meeting is None:

@@ -2,7 +2,7 @@
 // Every call goes to /console/api on this server, which acts for the signed-in identity: the browser
 // never holds the secret key.
 
-import { MeetingSocket, describeClose } from "./audio-socket.js";
+import { describeClose } from "./audio-socket.js";
 import { CaptionView } from "./captions.js";
 
 const LANGUAGES = [
@@ -69,7 +69,7 @@ class Console {
     this.meetings = [];
     this.transcripts = [];
     this.selected = null; // meeting id
-    this.viewer = null; // MeetingSocket of the console's own receive-only attendee
+    this.viewer = null; // WebSocket of the selected meeting's caption subscription
     this.captions = new CaptionView($("captions"));
     this.captions.onStatus = (status) => this.transcriptionChanged(status.type);
     this.fillLanguages();
@@ -414,7 +414,6 @@ class Console {
     if (seen === this.attendeesSeen && $("attendee-list").childElementCount) return;
     this.attendeesSeen = seen;
     const rows = attendees
-      .filter((a) => !a.IsConsoleViewer)
       .map((a) => {
         const listenOnly = a.Capabilities && a.Capabilities.Audio === "Receive";
         const info = element(
@@ -559,37 +558,43 @@ class Console {
 
   // -- the console's own captions connection ----------------------------------------------------
 
+  /** Live captions through a read-only subscription (the session cookie authenticates it): the console
+   * watches the meeting without joining it, so it never shows up as an attendee. */
   async openViewer(meetingId) {
-    let viewer;
-    try {
-      viewer = await api("POST", `/meetings/${meetingId}/viewer`);
-    } catch (error) {
-      this.handleError(error, $("meeting-error"));
-      return;
-    }
     if (this.selected !== meetingId) return;
     this.setViewerState("connecting", "connecting…");
-    const socket = new MeetingSocket({
-      meetingId,
-      joinToken: viewer.JoinToken,
-      audio: { format: "none" },
-      onReady: () => this.setViewerState("live", "live"),
-      onEvents: (events) => this.captions.handleEvents(events),
-      onClose: (info) => {
-        if (this.viewer !== socket) return;
-        this.viewer = null;
-        const what = describeClose(info);
-        if (what.kind === "meeting-ended") {
-          this.setEnded(true);
-          this.refreshMeetings();
-        } else {
-          this.setViewerState("offline", "offline");
-          this.captions.setBanner({ kind: what.kind, title: `Captions: ${what.title}`, detail: what.detail });
-        }
-      },
-    });
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/console/api/meetings/${meetingId}/events`);
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      if (this.viewer === socket) this.setViewerState("live", "live");
+    };
+    socket.onmessage = (event) => {
+      if (this.viewer !== socket || typeof event.data !== "string") return;
+      const message = JSON.parse(event.data);
+      if (Array.isArray(message.events)) this.captions.handleEvents(message.events);
+    };
+    socket.onclose = (event) => {
+      if (this.viewer !== socket) return;
+      this.viewer = null;
+      if (!opened) {
+        this.setViewerState("offline", "offline");
+        this.captions.setBanner({ kind: "protocol", title: "Captions unavailable", detail: "The server refused the caption stream: reload the page or sign in again." });
+        return;
+      }
+      // 4404: the meeting was already gone when the subscription started.
+      const what = describeClose({ code: event.code === 4404 ? 4410 : event.code, reason: event.reason, opened });
+      if (what.kind === "meeting-ended") {
+        this.setEnded(true);
+        this.refreshMeetings();
+        this.refreshTranscripts();
+      } else {
+        this.setViewerState("offline", "offline");
+        this.captions.setBanner({ kind: what.kind, title: `Captions: ${what.title}`, detail: what.detail });
+      }
+    };
     this.viewer = socket;
-    socket.connect();
   }
 
   closeViewer() {
