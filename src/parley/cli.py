@@ -106,6 +106,13 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="open connections one client address may hold; more are refused (default 64)",
     )
     p.add_argument(
+        "--new-connections-per-second",
+        type=float,
+        default=50.0,
+        metavar="N",
+        help="new connections one client address may open per second, bursts of 4N (default 50)",
+    )
+    p.add_argument(
         "--max-audio-speed",
         type=float,
         default=2.0,
@@ -192,6 +199,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         header_timeout_s=args.header_timeout,
         body_timeout_s=args.body_timeout,
         max_connections_per_address=args.max_connections_per_address,
+        new_connections_per_second=args.new_connections_per_second,
         max_audio_speed=args.max_audio_speed,
         audio_burst_s=args.audio_burst,
         media_address=args.media_address,
@@ -254,7 +262,12 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     app = create_app(settings, credentials)
     http, ws = guarded_protocols(
-        ConnectionGuard(settings.header_timeout_s, settings.max_connections_per_address)
+        ConnectionGuard(
+            header_timeout_s=settings.header_timeout_s,
+            max_per_address=settings.max_connections_per_address,
+            new_per_second=settings.new_connections_per_second,
+            new_burst=4 * settings.new_connections_per_second,
+        )
     )
     config = uvicorn.Config(
         app,

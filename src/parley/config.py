@@ -28,6 +28,7 @@ class Settings:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     max_connections_per_address: int = 64
+    new_connections_per_second: float = 50.0  # per address, sustained; bursts of four times that
     # An attendee's audio may run audio_burst_s ahead of real time, then max_audio_speed × real time (ws/audio.py).
     max_audio_speed: float = 2.0
     audio_burst_s: float = 30.0

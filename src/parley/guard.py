@@ -1,7 +1,8 @@
 """Connection guards below the application: a deadline for request headers and a cap per client address.
 
 uvicorn has neither: a client that connects and sends nothing, or half a request line, holds its connection
-(and a file descriptor) forever, and one address may open as many as it likes. Both need the TCP connection,
+(and a file descriptor) forever, and one address may open as many as it likes, as fast as it likes (a client
+reconnecting in a loop kept the event loop busy with hundreds of handshakes a second: docs/benchmarks.md "Abuse"). Both need the TCP connection,
 which ASGI never shows, so they are small subclasses of uvicorn's own protocol classes (passed to
 ``uvicorn.Config(http=..., ws=...)``) rather than middleware. Everything else is uvicorn's: the keep-alive
 timeout between requests (``timeout_keep_alive``), the body timeout (``api/endpoint.py`` ``read_body``), the
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,16 +30,34 @@ _TIMEOUT_RESPONSE = (
 
 @dataclass
 class ConnectionGuard:
-    """What the protocols share: the limits, and how many connections each address holds now."""
+    """What the protocols share: the limits, how many connections each address holds now, and how fast it has
+    been opening them (a token bucket: ``new_per_second`` sustained, ``new_burst`` at once)."""
 
     header_timeout_s: float = 10.0
     max_per_address: int = 64
+    new_per_second: float = 50.0
+    new_burst: float = 200.0
     open: Counter[str] = field(default_factory=Counter)
+    clock: Callable[[], float] = time.monotonic
+    _rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # address -> (tokens, updated)
 
     def admit(self, address: str) -> bool:
-        if self.open[address] >= self.max_per_address:
+        if self.open[address] >= self.max_per_address or not self._take_rate(address):
             return False
         self.open[address] += 1
+        return True
+
+    def _take_rate(self, address: str) -> bool:
+        now = self.clock()
+        tokens, updated = self._rates.get(address, (self.new_burst, now))
+        tokens = min(self.new_burst, tokens + (now - updated) * self.new_per_second)
+        if len(self._rates) > 10_000:  # forget addresses whose bucket has refilled
+            refill = self.new_burst / self.new_per_second
+            self._rates = {a: (t, u) for a, (t, u) in self._rates.items() if now - u < refill}
+        if tokens < 1:
+            self._rates[address] = (tokens, now)
+            return False
+        self._rates[address] = (tokens - 1, now)
         return True
 
     def release(self, address: str) -> None:
@@ -77,7 +98,7 @@ def guarded_protocols(guard: ConnectionGuard) -> tuple[type, type]:
             self.guard_address = _address(transport)
             self.admitted = guard.admit(self.guard_address)
             if not self.admitted:
-                log.warning("refused a connection from %s: over its connection limit", self.guard_address)
+                log.debug("refused a connection from %s: over its connection limits", self.guard_address)
                 transport.abort()
                 return
             self._arm()
