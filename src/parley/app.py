@@ -55,17 +55,16 @@ class Components:
 # start with ``/meetings`` or ``/tags``. The stored-transcript calls go to Starlette only with their own
 # methods: anything else is answered by the API endpoint as a modeled error, not Starlette's plain-text 405.
 _STARLETTE_PATHS = re.compile(r"^/(ping$|$|join$|static/|console/)")
-_TRANSCRIPT_PATHS = re.compile(r"^/(transcripts|meetings/[^/]+/transcript)$")
-_TRANSCRIPT_METHODS = {"/transcripts": ("GET",), "": ("GET", "DELETE")}
+_TRANSCRIPT_PATH = re.compile(r"^/meetings/[^/]+/transcript$")
 
 
 def _is_starlette(scope: Scope) -> bool:
     path: str = scope["path"]
-    if _STARLETTE_PATHS.match(path):
-        return True
-    if _TRANSCRIPT_PATHS.match(path):
-        return scope["method"] in _TRANSCRIPT_METHODS.get(path, _TRANSCRIPT_METHODS[""])
-    return False
+    if path == "/transcripts":
+        return bool(scope["method"] == "GET")
+    if _TRANSCRIPT_PATH.match(path):
+        return scope["method"] in ("GET", "DELETE")
+    return bool(_STARLETTE_PATHS.match(path))
 
 
 def _is_transcribe(scope: Scope) -> bool:

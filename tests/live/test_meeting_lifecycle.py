@@ -219,6 +219,18 @@ def test_an_auto_ended_meeting_keeps_its_transcript_for_its_account(fast_server:
     assert_aws_error(signed(fast_server, "DELETE", f"/meetings/{mid}/transcript"), 404, "NotFoundException")
 
 
+def test_a_meeting_never_transcribed_leaves_no_transcript(fast_server: ServerProcess) -> None:
+    chime = fast_server.client()
+    mid = chime.create_meeting(ExternalMeetingId="silent", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
+    # While it runs, its (empty) transcript exports; once it is deleted there is nothing to keep.
+    assert signed(fast_server, "GET", f"/meetings/{mid}/transcript", query="format=vtt").text.startswith(
+        "WEBVTT"
+    )
+    chime.delete_meeting(MeetingId=mid)
+    assert_aws_error(signed(fast_server, "GET", f"/meetings/{mid}/transcript"), 404, "NotFoundException")
+    assert mid not in listed(fast_server)
+
+
 def test_transcript_list_pages_and_refuses_bad_input(fast_server: ServerProcess) -> None:
     chime = fast_server.client()
     ids = []

@@ -75,11 +75,8 @@ class TranscriptsApi:
 
     async def _list(self, request: Request, account_id: str, _request_id: str) -> Response:
         query = request.query_params
-        max_results = query.get("max-results")
-        if max_results is not None and not max_results.isdigit():
-            raise bad_request("max-results must be a whole number")
         page = await self.meetings.list_transcripts(
-            account_id, None if max_results is None else int(max_results), query.get("next-token")
+            account_id, query.get("max-results"), query.get("next-token")
         )
         return Response(json.dumps(page, ensure_ascii=False), media_type="application/json")
 

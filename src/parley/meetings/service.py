@@ -478,10 +478,15 @@ class MeetingService:
         return TranscriptDocument(text, media_type, extension)
 
     async def list_transcripts(
-        self, account_id: str, max_results: int | None, next_token: str | None
+        self, account_id: str, max_results: str | None, next_token: str | None
     ) -> dict[str, Any]:
-        """The account's stored transcripts, newest meeting first, paged as the Chime list calls are."""
-        limit = DEFAULT_PAGE_SIZE if max_results is None else max_results
+        """The account's stored transcripts, newest meeting first, paged as the Chime list calls are.
+
+        ``max_results`` and ``next_token`` are the query strings as sent (the signed API and the console pass
+        them alike)."""
+        if max_results is not None and not max_results.isdigit():
+            raise bad_request("max-results must be a whole number")
+        limit = DEFAULT_PAGE_SIZE if max_results is None else int(max_results)
         if not 1 <= limit <= MAX_TRANSCRIPT_PAGE:
             raise bad_request(f"max-results must be between 1 and {MAX_TRANSCRIPT_PAGE}")
         scope = f"transcripts:{account_id}"

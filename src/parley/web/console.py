@@ -467,13 +467,9 @@ class ConsoleApi:
 
     async def list_transcripts(self, request: Request, session: ConsoleSession) -> Response:
         """The account's stored transcripts, also of ended meetings (as the signed ``GET /transcripts``)."""
-        max_results = request.query_params.get("max-results")
-        if max_results is not None and not max_results.isdigit():
-            raise bad_request("max-results must be a whole number")
+        query = request.query_params
         page = await self.meetings.list_transcripts(
-            session.account_id,
-            None if max_results is None else int(max_results),
-            request.query_params.get("next-token"),
+            session.account_id, query.get("max-results"), query.get("next-token")
         )
         return JSONResponse(page)
 
