@@ -323,7 +323,7 @@ def scratch_postgres(admin_url: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def running_server(data_dir: Path, database_url: str | None) -> Iterator[tuple[int, int]]:
-    """``parley serve`` exactly as users run it, with the per-account caps lifted so the
+    """``parley serve`` exactly as users run it, with the per-account caps and API throttling lifted so the
     benchmark's thousands of meetings measure speed rather than hit quotas."""
     creds = data_dir / "credentials"
     creds.write_text(f"[bench]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
@@ -333,7 +333,7 @@ def running_server(data_dir: Path, database_url: str | None) -> Iterator[tuple[i
     cmd = [
         sys.executable, "-m", "parley", "serve", "--port", str(port), "--data-dir", str(data_dir / "data"),
         "--credentials", str(creds), "--log-level", "warning",
-        "--max-active-meetings", "100000000", "--max-transcriptions", "100000000",
+        "--max-active-meetings", "100000000", "--max-transcriptions", "100000000", "--api-rate", "0",
     ]  # fmt: skip
     if database_url:
         cmd += ["--database-url", database_url]

@@ -369,7 +369,7 @@ class Server:
 
     def start(self, timeout: float = 180.0) -> Server:
         creds = write_credentials(self.root / "credentials")
-        argv = ["serve", "--port", str(self.port), "--data-dir", str(self.root / "data")]
+        argv = ["serve", "--port", str(self.port), "--data-dir", str(self.root / "data"), "--api-rate", "0"]
         argv += ["--credentials", str(creds), "--media-address", "127.0.0.1", "--log-level", "warning"]
         log = (self.root / "server.log").open("ab")
         cmd = [sys.executable, __file__, "--serve-instrumented", str(self.stats_path), "--", *argv]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -20,18 +21,22 @@ from parley.api.json_endpoint import AwsJsonEndpoint
 from parley.api.transcripts import TranscriptsApi
 from parley.auth import SigV4Verifier
 from parley.bus import EventBus, create_bus
+from parley.bus.metered import MeteredBus
 from parley.config import Settings
 from parley.credentials import CredentialStore
 from parley.live.convert import engine_failure
 from parley.live.runtime import LiveRuntime
 from parley.live.speech import SpeechService
 from parley.meetings.service import MeetingService
+from parley.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from parley.metrics import Metrics
 from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
 from parley.signaling.endpoint import SignalingSocket
 from parley.signaling.media import HostAddresses
 from parley.signaling.turn import TurnIssuer
 from parley.store import Store
+from parley.throttle import create_throttle
 from parley.vocabularies.service import VocabularyService
 from parley.web import web_routes
 from parley.ws.audio import AudioSocket
@@ -54,7 +59,7 @@ class Components:
 # The web pages (``/``, ``/join``, ``/static/...``, ``/console/...``) live outside every AWS path, which all
 # start with ``/meetings`` or ``/tags``. The stored-transcript calls go to Starlette only with their own
 # methods: anything else is answered by the API endpoint as a modeled error, not Starlette's plain-text 405.
-_STARLETTE_PATHS = re.compile(r"^/(ping$|$|join$|static/|console/)")
+_STARLETTE_PATHS = re.compile(r"^/(ping$|healthz$|readyz$|metrics$|$|join$|static/|console/)")
 _TRANSCRIPT_PATH = re.compile(r"^/meetings/[^/]+/transcript$")
 
 
@@ -101,10 +106,15 @@ class ParleyApp:
 def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     service_model = load_service_model(*CHIME_SDK_MEETINGS)
     verifier = SigV4Verifier(credentials, services=("chime",))
+    metrics = Metrics()
     store = Store.for_data_dir(
-        settings.data_dir, settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        settings.data_dir,
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        on_statement=metrics.db_seconds.observe,
     )
-    bus = create_bus(settings.redis_url)
+    bus = MeteredBus(create_bus(settings.redis_url), metrics)
+    throttle = create_throttle(settings.api_rate, settings.api_burst, settings.redis_url)
     meetings = MeetingService(
         store,
         settings.limits,
@@ -119,9 +129,18 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         verifier=SigV4Verifier(credentials, services=("transcribe",)),
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
+        throttle=throttle,
+        metrics=metrics,
     )
-    speech = SpeechService(settings.data_dir, settings.speech)
-    live = LiveRuntime(store=store, bus=bus, meetings=meetings, speech=speech, settings=settings.live)
+    speech = SpeechService(
+        settings.data_dir,
+        settings.speech,
+        on_decode=lambda kind, seconds: metrics.decode_seconds.labels(kind).observe(seconds),
+    )
+    live = LiveRuntime(
+        store=store, bus=bus, meetings=meetings, speech=speech, settings=settings.live, metrics=metrics
+    )
+    metrics.add_gauges(live.gauges)
     meetings.observers.append(live)
     endpoint = RestJsonEndpoint(
         service=service_model,
@@ -131,6 +150,8 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         public_url=settings.public_url,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
+        throttle=throttle,
+        metrics=metrics,
     )
     transcripts = TranscriptsApi(service_model, verifier, meetings)
     # A socket's first message is held to the same deadline as request headers (docs/operations.md "Limits").
@@ -162,9 +183,19 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
             await bus.close()
             await speech.close()
             await store.close()
+            if throttle is not None:
+                await throttle.close()
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    async def ready(_request: Request) -> JSONResponse:
+        checks = await readiness(store, bus, speech)
+        ok = all(c["ready"] for c in checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    async def metrics_page(_request: Request) -> Response:
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     async def calls(websocket: WebSocket) -> None:
         await audio_socket(websocket)
@@ -178,6 +209,9 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     routes = [
         *web_routes(meetings, credentials, store, settings, follow=events_socket.follow),
         Route("/ping", health, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
         WebSocketRoute("/calls/{meeting_id}", calls),
         WebSocketRoute("/control/{meeting_id}", signaling),
         WebSocketRoute("/meetings/{meeting_id}/events", events),
@@ -186,3 +220,26 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         Route("/meetings/{meeting_id}/transcript", transcripts.delete, methods=["DELETE"]),
     ]
     return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint, json_api)
+
+
+async def readiness(store: Store, bus: EventBus, speech: SpeechService) -> dict[str, dict[str, Any]]:
+    """What /readyz reports: the database answers, the bus is connected, the speech model is loaded (or, with
+    --lazy-model, loads on first use). Each check says why it is not ready."""
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        async with asyncio.timeout(2.0):
+            await store.ping()
+        checks["database"] = {"ready": True}
+    except Exception as exc:  # any driver error means not ready; the reason goes to the operator
+        checks["database"] = {"ready": False, "reason": f"{type(exc).__name__}: {exc}"[:300]}
+    checks["bus"] = {"ready": bus.connected} if bus.connected else {"ready": False, "reason": "not connected"}
+    failed = speech.failed
+    if failed is not None:
+        checks["speech_model"] = {"ready": False, "reason": f"failed to load: {failed}"[:300]}
+    elif speech.loaded() is not None:
+        checks["speech_model"] = {"ready": True}
+    elif not speech.preload:
+        checks["speech_model"] = {"ready": True, "detail": "loads on first use (--lazy-model)"}
+    else:
+        checks["speech_model"] = {"ready": False, "reason": "loading"}
+    return checks

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import socket
 import sys
@@ -21,14 +20,21 @@ from pathlib import Path
 
 from parley.config import Settings
 from parley.credentials import CredentialsError, CredentialStore, usage_text
+from parley.envconfig import environment_defaults
 from parley.live.runtime import LiveSettings
 from parley.live.speech import SpeechSettings
+from parley.logs import configure as configure_logging
 from parley.meetings.service import Limits
 from parley.signaling.turn import DEFAULT_TTL_S, TurnSettings, parse_uris
+from parley.throttle import AWS_BURST, AWS_RATE
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="run the parley server")
+    _serve_options(sub.add_parser("serve", help="run the parley server"), os.environ)
+
+
+def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    """The options of ``serve``; each also reads a ``PARLEY_*`` variable from ``env`` (parley.envconfig)."""
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument(
@@ -156,7 +162,33 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help=f"lifetime of issued TURN credentials in seconds (default: $PARLEY_TURN_TTL, else {DEFAULT_TTL_S})",
     )
+    throttling = p.add_argument_group(
+        "API throttling",
+        "Per account and operation, as AWS does: beyond the rate the API answers ThrottlingException (429), "
+        "which every AWS SDK retries with backoff. Shared by all nodes through --redis-url.",
+    )
+    throttling.add_argument(
+        "--api-rate",
+        type=float,
+        default=AWS_RATE,
+        metavar="N",
+        help=f"requests per second per account and operation; 0 turns throttling off (default {AWS_RATE:g}, AWS's)",
+    )
+    throttling.add_argument(
+        "--api-burst",
+        type=float,
+        default=AWS_BURST,
+        metavar="N",
+        help=f"requests a caller may send at once before the rate applies (default {AWS_BURST:g}, AWS's)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one JSON object per line, with request, account, meeting and attendee ids",
+    )
+    environment_defaults(p, env, aliases={"turn_uri": "PARLEY_TURN_URIS"})
 
 
 def _turn_settings(args: argparse.Namespace, env: Mapping[str, str]) -> TurnSettings:
@@ -184,6 +216,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         media_url=args.media_url,
         sqlite_synchronous=args.sqlite_synchronous,
         redis_url=args.redis_url,
+        api_rate=args.api_rate,
+        api_burst=args.api_burst,
         speech=SpeechSettings(
             model_path=args.model,
             device=args.device,
@@ -236,10 +270,7 @@ def serve(args: argparse.Namespace) -> int:
     from parley.app import create_app
     from parley.guard import ConnectionGuard, guarded_protocols
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(args.log_level, args.log_format)
     try:
         settings = _settings(args)
     except (ValueError, OSError) as exc:  # TurnConfigError, a bad $PARLEY_TURN_TTL, the secret file
@@ -271,7 +302,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     config = uvicorn.Config(
         app,
-        log_level="warning" if args.log_level == "info" else args.log_level,
+        log_config=None,  # parley.logs configured the root logger; uvicorn's loggers propagate to it
         access_log=False,
         ws_max_size=1 << 20,
         loop="uvloop",

@@ -34,6 +34,9 @@ class Settings:
     audio_burst_s: float = 30.0
     limits: Limits = field(default_factory=Limits)
     redis_url: str | None = None
+    # API throttling per account and operation (D37): AWS's documented 10 requests/s, bursts of 20; 0 = off.
+    api_rate: float = 10.0
+    api_burst: float = 20.0
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
     # How long a transcript outlives its meeting: None keeps it until its owner deletes it, 0 deletes it with

@@ -56,6 +56,7 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # PARLEY_* and other variables for this process
 
     @property
     def endpoint(self) -> str:
@@ -73,7 +74,9 @@ class ServerProcess:
             *(["--lazy-model"] if self.lazy_model else []),
             *self.extra_args,
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # AWS's API rate (10/s per operation) would throttle the suite's bursts; throttling has its own tests,
+        # which turn it on with --api-rate (a flag beats the environment).
+        env = {"PARLEY_API_RATE": "0", **os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -111,12 +114,14 @@ class ServerProcess:
         region: str = "us-east-1",
         **kw: Any,
     ) -> Any:
+        """A boto3 client; no retries unless ``retries=`` says otherwise (a test sees every answer)."""
         key, secret, _account = IDENTITIES[identity]
+        retries = kw.pop("retries", {"total_max_attempts": 1})
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=region,
             aws_access_key_id=key,
             aws_secret_access_key=secret,
-            config=Config(retries={"total_max_attempts": 1}, **kw),
+            config=Config(retries=retries, **kw),
         )

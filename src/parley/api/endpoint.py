@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -20,11 +21,14 @@ from botocore.model import ServiceModel
 from parley.api.dispatch import Handler
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
+from parley.logs import bind
 from parley.meetings.service import Caller
+from parley.metrics import Metrics
 from parley.protocol.parser import parse_request
 from parley.protocol.router import Router, parse_query
 from parley.protocol.serializer import serialize_error, serialize_response
 from parley.protocol.validate import validate
+from parley.throttle import Throttle
 
 log = logging.getLogger("parley.api")
 
@@ -75,6 +79,30 @@ async def read_body(
     return b"".join(chunks)
 
 
+@dataclass(slots=True)
+class Seen:
+    """What a request turned out to be, once known (for metrics; "unknown" if it failed before routing)."""
+
+    operation: str = "unknown"
+
+
+async def throttled(
+    throttle: Throttle | None,
+    metrics: Metrics | None,
+    service: str,
+    account_id: str,
+    operation: str,
+    code: str = "ThrottlingException",
+) -> None:
+    """Raise the service's modeled throttling error (Chime: ThrottlingException, 429) when the caller's bucket
+    for ``operation`` is empty."""
+    if throttle is None or await throttle.allow(account_id, operation):
+        return
+    if metrics is not None:
+        metrics.api_throttled.labels(service, operation).inc()
+    raise ServiceError(code, "Rate exceeded")
+
+
 @dataclass
 class RestJsonEndpoint:
     service: ServiceModel
@@ -84,12 +112,17 @@ class RestJsonEndpoint:
     public_url: str | None = None
     max_body_bytes: int = 1 << 20
     body_timeout_s: float = 30.0
+    throttle: Throttle | None = None
+    metrics: Metrics | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         request_id = str(uuid.uuid4())
+        bind(request_id=request_id, account_id=None, meeting_id=None, attendee_id=None)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        seen = Seen()
         try:
-            status, out_headers, body = await self._handle(scope, receive, headers)
+            status, out_headers, body = await self._handle(scope, receive, headers, seen)
         except ServiceError as exc:
             status, out_headers, body = serialize_error(
                 self.service, exc.code, exc.message, request_id, exc.fields
@@ -118,6 +151,9 @@ class RestJsonEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
+        if self.metrics is not None:
+            self.metrics.observe_api("chime", seen.operation, status, started)
+        log.debug("%s answered %d in %.1f ms", seen.operation, status, (time.perf_counter() - started) * 1e3)
 
     def _base_url(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
         if self.public_url:
@@ -129,18 +165,24 @@ class RestJsonEndpoint:
         return f"{scope.get('scheme', 'http')}://{host}"
 
     async def _handle(
-        self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
+        self, scope: Scope, receive: Receive, headers: list[tuple[str, str]], seen: Seen
     ) -> tuple[int, dict[str, str], bytes]:
         body = await read_body(receive, headers, self.max_body_bytes, self.body_timeout_s)
         method: str = scope["method"]
         raw_path, raw_query = raw_target(scope)
         verified = self.verifier.verify(method, raw_path, raw_query, headers, body)
         caller = Caller(account_id=verified.identity.account_id, region=verified.region)
+        bind(account_id=caller.account_id, meeting_id=None)
         query = parse_query(raw_query)
         match = self.router.match(method, raw_path, query)
         if match is None:
             raise ServiceError("NotFoundException", f"No operation matches {method} {raw_path}")
         operation = match.operation
+        seen.operation = operation.name
+        await throttled(self.throttle, self.metrics, "chime", caller.account_id, operation.name)
+        meeting_id = match.path_params.get("MeetingId")
+        if meeting_id:
+            bind(meeting_id=meeting_id)
         params: dict[str, Any] = parse_request(operation, match.path_params, query, dict(headers), body)
         violations = validate(operation.input_shape, params)
         if violations.messages:

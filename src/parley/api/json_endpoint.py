@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -17,13 +18,16 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-from parley.api.endpoint import BodyTimeout, Receive, Scope, Send, raw_target, read_body
+from parley.api.endpoint import BodyTimeout, Receive, Scope, Seen, Send, raw_target, read_body, throttled
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
+from parley.logs import bind
 from parley.meetings.service import Caller
+from parley.metrics import Metrics
 from parley.protocol.parser import parse_body
 from parley.protocol.serializer import _to_wire, error_status
 from parley.protocol.validate import validate
+from parley.throttle import Throttle
 
 log = logging.getLogger("parley.api")
 
@@ -47,16 +51,21 @@ class AwsJsonEndpoint:
     verifier: SigV4Verifier
     max_body_bytes: int = 1 << 20
     body_timeout_s: float = 30.0
+    throttle: Throttle | None = None
+    metrics: Metrics | None = None
 
     @property
     def target_prefix(self) -> str:
         return str(self.service.metadata["targetPrefix"]) + "."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         request_id = str(uuid.uuid4())
+        bind(request_id=request_id, account_id=None, meeting_id=None, attendee_id=None)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        seen = Seen()
         try:
-            status, out_headers, body = await self._handle(scope, receive, headers)
+            status, out_headers, body = await self._handle(scope, receive, headers, seen)
         except (ServiceError, AuthError) as exc:
             status, out_headers, body = serialize_json_error(self.service, exc.code, exc.message)
             if isinstance(exc, BodyTimeout):
@@ -78,9 +87,12 @@ class AwsJsonEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:
+            self.metrics.observe_api("transcribe", seen.operation, status, started)
+        log.debug("%s answered %d in %.1f ms", seen.operation, status, (time.perf_counter() - started) * 1e3)
 
     async def _handle(
-        self, scope: Scope, receive: Receive, headers: list[tuple[str, str]]
+        self, scope: Scope, receive: Receive, headers: list[tuple[str, str]], seen: Seen
     ) -> tuple[int, dict[str, str], bytes]:
         body = await read_body(receive, headers, self.max_body_bytes, self.body_timeout_s)
         raw_path, raw_query = raw_target(scope)
@@ -90,6 +102,12 @@ class AwsJsonEndpoint:
         name = target[len(self.target_prefix) :] if target.startswith(self.target_prefix) else ""
         if scope["method"] != "POST" or raw_path != "/" or name not in self.handlers:
             raise ServiceError("UnknownOperationException", f"Unknown operation {target or scope['method']}")
+        seen.operation = name
+        bind(account_id=caller.account_id)
+        # Transcribe models throttling as LimitExceededException; AWS SDKs retry it as throttling.
+        await throttled(
+            self.throttle, self.metrics, "transcribe", caller.account_id, name, "LimitExceededException"
+        )
         operation = self.service.operation_model(name)
         params = parse_body(body)
         violations = validate(operation.input_shape, params)

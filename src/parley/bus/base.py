@@ -110,6 +110,7 @@ class Subscription(Generic[T]):
         self._attached = False
         self._ended = False
         self._overflowed = False
+        self.on_deliver: Callable[[], None] | None = None  # a metrics hook (parley.bus.metered)
 
     # -- consumer side -------------------------------------------------------------------------------------
 
@@ -164,6 +165,8 @@ class Subscription(Generic[T]):
         """Enqueue without ever blocking the caller (the publisher or the Redis reader)."""
         if self._ended or self._overflowed:
             return
+        if self.on_deliver is not None:
+            self.on_deliver()
         if len(self._queue) >= self._limit:
             # Dropping one message silently would corrupt a transcript; end the subscription loudly instead
             # and free its memory right away.
@@ -187,6 +190,11 @@ class EventBus(Protocol):
 
     async def close(self) -> None:
         """Disconnect and end every subscription's iterator (idempotent)."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether messages published now reach other processes' subscriptions (readiness)."""
         ...
 
     async def publish(self, channel: str, message: Message) -> None:

@@ -37,6 +37,10 @@ class LocalEventBus:
     async def start(self) -> None:
         """Nothing to connect; present for the protocol."""
 
+    @property
+    def connected(self) -> bool:
+        return not self._closed
+
     async def close(self) -> None:
         self._closed = True
         subs: list[Subscription[Message] | Subscription[ChannelMessage]] = [

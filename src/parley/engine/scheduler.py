@@ -72,7 +72,16 @@ def _resolve(job: _Job, value: Hypothesis | None = None, error: BaseException | 
 class Scheduler:
     """Owns the worker threads; construct once per engine, ``close()`` on shutdown."""
 
-    def __init__(self, engine: Engine, *, workers: int | None = None, max_batch: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        workers: int | None = None,
+        max_batch: int | None = None,
+        on_decode: Callable[[str, float], None] | None = None,
+    ) -> None:
+        """``on_decode(kind, seconds)`` is called on the worker thread after each batch ("partial"/"final"):
+        the metrics hook, kept a plain callable so the engine layer imports nothing above it."""
         # One worker per concurrent engine call the engine supports (WhisperEngine.num_workers).
         workers = workers or int(getattr(engine, "num_workers", 1))
         # Measured on 2 CPU cores with 2 single-threaded workers: batches of up to 8 made p90 commit latency
@@ -81,6 +90,7 @@ class Scheduler:
         if max_batch is None:
             max_batch = 1 if workers > 1 else 8
         self.engine = engine
+        self._on_decode = on_decode
         self.max_batch = max_batch
         self._workers = workers
         self._cond = threading.Condition()
@@ -216,6 +226,8 @@ class Scheduler:
                 log.exception("engine failed on a batch of %d", len(requests))
                 results, error = [], exc
             elapsed = time.monotonic() - started
+            if self._on_decode is not None and jobs:
+                self._on_decode("final" if final else "partial", elapsed)
             for k, job in enumerate(jobs):
                 if error is not None:
                     _resolve(job, error=error)

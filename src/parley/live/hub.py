@@ -17,8 +17,10 @@ from parley.bus.base import Subscription
 from parley.live.convert import UnsupportedConfiguration, now_ms, status_event, stream_config
 from parley.live.ending import Ending, closed_message
 from parley.live.session import AttendeeSession, CloseCode
+from parley.metrics import Metrics
 from parley.store import Attendee, Meeting, TranscriptionState
 from parley.streaming.attendee_stream import AttendeeStream
+from parley.streaming.results import RecognitionResult
 from parley.transcripts.events import event_from_dict
 
 if TYPE_CHECKING:
@@ -44,14 +46,34 @@ class Transcriber:
         )
 
     async def _pump(self, hub: MeetingHub) -> None:
+        fixed: dict[str, int] = {}  # result id -> items already stable (for the commit-latency metric)
         async for result in self.stream.results():
+            self._observe(hub, result, fixed)
             try:
                 await hub.runtime.publish_result(hub.meeting, self, result)
             except Exception:
                 log.exception("could not publish a result for meeting %s", hub.meeting.meeting_id)
 
-    def feed(self, pcm16: bytes) -> None:
+    def _observe(self, hub: MeetingHub, result: RecognitionResult, fixed: dict[str, int]) -> None:
+        """Commit latency and final lag, in audio time received (live audio arrives in real time)."""
+        metrics = hub.runtime.metrics
+        if metrics is None:
+            return
+        heard = self.stream.position_s
+        words = [i for i in result.items if i.type == "pronunciation"]
+        done = [i for i in words if not result.is_partial or i.stable]
+        for item in done[fixed.get(result.result_id, 0) :]:
+            metrics.commit_seconds.observe(max(0.0, heard - item.end_s))
+        if result.is_partial:
+            fixed[result.result_id] = max(fixed.get(result.result_id, 0), len(done))
+        else:
+            fixed.pop(result.result_id, None)
+            metrics.final_lag_seconds.observe(max(0.0, heard - result.end_s))
+
+    def feed(self, pcm16: bytes, metrics: Metrics | None = None) -> None:
         self.stream.feed(pcm16)
+        if metrics is not None:
+            metrics.audio_seconds.inc(len(pcm16) / 32000)  # PCM16 mono at 16 kHz
 
     async def finish(self) -> None:
         """Finalize the utterance in flight and wait until its final result is published.
@@ -157,7 +179,7 @@ class MeetingHub:
     def audio(self, session: AttendeeSession, pcm16: bytes) -> None:
         transcriber = self.transcribers.get(session.attendee.attendee_id)
         if transcriber is not None and self.sessions.get(session.attendee.attendee_id) is session:
-            transcriber.feed(pcm16)
+            transcriber.feed(pcm16, self.runtime.metrics)
 
     # -- transcription -------------------------------------------------------------------------
 

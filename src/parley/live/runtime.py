@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,7 +23,9 @@ from parley.live.hub import MeetingHub, Transcriber
 from parley.live.locks import KeyedLocks
 from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
 from parley.live.speech import Speech, SpeechService
+from parley.logs import bind
 from parley.meetings.service import MeetingService
+from parley.metrics import Metrics, gauge
 from parley.pii.service import PiiService
 from parley.pii.settings import PiiSettings
 from parley.store import Attendee, Meeting, Store, TranscriptionState
@@ -57,8 +59,10 @@ class LiveRuntime:
         settings: LiveSettings | None = None,
         node_id: str | None = None,
         pii: PiiService | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.pii = pii or PiiService()
         self.bus = bus
         self.meetings = meetings
@@ -71,6 +75,42 @@ class LiveRuntime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._interrupted = False
+
+    def gauges(self) -> Iterator[Any]:
+        """Live state of this node, read when /metrics is scraped (see parley.metrics)."""
+        hubs = list(self.hubs.values())
+        yield gauge("parley_live_meetings", "Meetings with at least one connection on this node", len(hubs))
+        yield gauge(
+            "parley_live_connections",
+            "Attendee connections (audio sockets and Chime SDK signaling) open on this node",
+            sum(len(h.sessions) for h in hubs),
+        )
+        yield gauge(
+            "parley_live_transcribing_meetings",
+            "Meetings on this node with transcription running",
+            sum(1 for h in hubs if h.transcribing),
+        )
+        yield gauge(
+            "parley_speech_streams",
+            "Attendee speech streams (one recognizer each) on this node",
+            sum(len(h.transcribers) for h in hubs),
+        )
+        speech = self.speech.loaded()
+        yield gauge("parley_speech_model_loaded", "1 once the speech model is loaded", 1 if speech else 0)
+        if speech is not None:
+            b = speech.scheduler.backlog()
+            yield gauge(
+                "parley_speech_queue",
+                "Decodes waiting for the speech engine, by kind",
+                {("partial",): b.pending_partials, ("final",): b.pending_finals},
+                labels=("kind",),
+            )
+            yield gauge("parley_speech_in_flight", "Decodes running on the speech engine", b.in_flight)
+            yield gauge(
+                "parley_speech_oldest_final_wait_seconds",
+                "How long the oldest queued final has waited (interrupted beyond --interrupt-after)",
+                b.oldest_final_wait_s,
+            )
 
     @staticmethod
     def channel(meeting_id: str) -> str:
@@ -146,6 +186,7 @@ class LiveRuntime:
         self.spawn(self._coordinate(meeting, state))
 
     async def _coordinate(self, meeting: Meeting, state: TranscriptionState) -> None:
+        log.info("meeting %s: transcription %s", meeting.meeting_id, state.status)
         async with self._coordination_locks.hold(meeting.meeting_id):
             channel = self.channel(meeting.meeting_id)
             fresh_after = time.time() - self.settings.presence_ttl_s
@@ -190,6 +231,7 @@ class LiveRuntime:
         greeting: str,
     ) -> AttendeeSession | None:
         """Register a connection; None if the meeting ended meanwhile (the peer is closed with 4410)."""
+        bind(meeting_id=attendee.meeting_id, attendee_id=attendee.attendee_id)
         meeting = await self.store.get_meeting_any_account(attendee.meeting_id)
         session = AttendeeSession(attendee=attendee, peer=peer, event_format=event_format, decoder=decoder)
         session.start()
@@ -205,6 +247,7 @@ class LiveRuntime:
             self.channel(meeting.meeting_id),
             {"kind": "replaced", "attendee_id": attendee.attendee_id, "connection_id": session.connection_id},
         )
+        log.info("attendee connected (%s)", session.connection_id)
         return session
 
     async def leave(self, session: AttendeeSession) -> None:
@@ -219,6 +262,7 @@ class LiveRuntime:
                         await hub.close()
         with contextlib.suppress(Exception):
             await self.store.remove_connection(session.connection_id)
+        log.info("attendee disconnected (%s, close code %s)", session.connection_id, session.close_code)
 
     async def drain(self, session: AttendeeSession) -> None:
         """The client said it is done: publish its last final result, then close it normally."""

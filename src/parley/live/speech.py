@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,15 @@ class Speech:
 class SpeechService:
     """Loads the model on a worker thread at start-up; transcription waits for ``ready()``."""
 
-    def __init__(self, data_dir: Path, settings: SpeechSettings) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: SpeechSettings,
+        on_decode: Callable[[str, float], None] | None = None,
+    ) -> None:
         self._data_dir = data_dir
         self._settings = settings
+        self._on_decode = on_decode
         self._task: asyncio.Task[Speech] | None = None
 
     @property
@@ -49,6 +56,14 @@ class SpeechService:
         self.start()
         assert self._task is not None
         return await asyncio.shield(self._task)
+
+    @property
+    def failed(self) -> BaseException | None:
+        """Why loading failed, once it has (readiness reports it)."""
+        task = self._task
+        if task is None or not task.done() or task.cancelled():
+            return None
+        return task.exception()
 
     def loaded(self) -> Speech | None:
         """The engine if it finished loading (None while loading or if loading failed)."""
@@ -72,7 +87,9 @@ class SpeechService:
             model_dir, device=device, compute_type=s.compute_type, cpu_threads=s.cpu_threads
         )
         log.info("speech model loaded from %s", model_dir)
-        return Speech(scheduler=Scheduler(engine, workers=s.workers), vad=VadModel())
+        return Speech(
+            scheduler=Scheduler(engine, workers=s.workers, on_decode=self._on_decode), vad=VadModel()
+        )
 
     async def close(self) -> None:
         if self._task is None:

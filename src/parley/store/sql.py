@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -126,8 +126,16 @@ def _delete_transcript(conn: Connection, meeting_id: str) -> None:
 class Store:
     """Access to parley's tables. Construct, ``await open()``, and ``await close()``."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "NORMAL",
+        on_statement: Callable[[float], None] | None = None,
+    ) -> None:
+        """``on_statement(seconds)`` is called after every SQL statement (the metrics hook)."""
         self.url = normalize_database_url(url)
+        self._on_statement = on_statement
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         self._sqlite_synchronous = sqlite_synchronous.upper()
         self._sync_engine: Engine | None = None
@@ -164,6 +172,7 @@ class Store:
                 conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
             self._sync_engine = engine
+            self._time_statements(engine)
             self._reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-read")
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-write")
             await self._write(upgrade)
@@ -171,9 +180,29 @@ class Store:
             self._async_engine = create_async_engine(
                 self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
+            self._time_statements(self._async_engine.sync_engine)
             async with self._async_engine.connect() as conn:
                 await conn.run_sync(upgrade)
                 await conn.commit()
+
+    def _time_statements(self, engine: Engine) -> None:
+        hook = self._on_statement
+        if hook is None:
+            return
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before(conn: Any, _cursor: Any, _stmt: Any, _params: Any, _context: Any, _many: Any) -> None:
+            conn.info["parley_t0"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _after(conn: Any, _cursor: Any, _stmt: Any, _params: Any, _context: Any, _many: Any) -> None:
+            started = conn.info.pop("parley_t0", None)
+            if started is not None:
+                hook(time.perf_counter() - started)
+
+    async def ping(self) -> None:
+        """One round trip to the database (readiness); raises whatever the driver raises."""
+        await self._read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
     async def close(self) -> None:
         if self._async_engine is not None:
