@@ -21,7 +21,7 @@ from parley.metrics import Metrics
 from parley.store import Attendee, Meeting, TranscriptionState
 from parley.streaming.attendee_stream import AttendeeStream
 from parley.streaming.results import RecognitionResult
-from parley.transcripts.events import event_from_dict
+from parley.transcripts.events import TranscriptEvent, event_from_dict
 
 if TYPE_CHECKING:
     from parley.live.runtime import LiveRuntime
@@ -104,7 +104,8 @@ class MeetingHub:
         self.sessions: dict[str, AttendeeSession] = {}
         self.transcribers: dict[str, Transcriber] = {}
         self.state: TranscriptionState | None = None
-        self.interrupted = False
+        self.interrupted = False  # the speech engine is falling behind (LiveRuntime._watch_engine)
+        self.bus_interrupted = False  # the event bus is down (LiveRuntime._bus_outage)
         self._channels: dict[str, str] = {}
         self._subscription: Subscription | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -161,7 +162,8 @@ class MeetingHub:
             await self._stop_transcriber(aid, finish=True)
         self.sessions[aid] = session
         if self.state is not None and self.state.status in ("started", "failed"):
-            session.send_events([status_event(self.state, "interrupted" if self.interrupted else None)])
+            interrupted = self.interrupted or self.bus_interrupted
+            session.send_events([status_event(self.state, "interrupted" if interrupted else None)])
         if self.transcribing:
             async with self._lock:
                 await self._start_transcriber(session)
@@ -251,13 +253,18 @@ class MeetingHub:
             for session in list(self.sessions.values()):
                 session.close(CloseCode.INTERNAL, "event delivery failed; reconnect")
 
+    def deliver(self, events: list[TranscriptEvent]) -> None:
+        """Send events to this node's participants (each encoding made once for the meeting)."""
+        encoded: dict[str, str | bytes] = {}
+        for session in self.sessions.values():
+            session.send_events(events, encoded)
+
     async def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("kind")
         if kind == "events":
-            events = [event_from_dict(e) for e in message["events"]]
-            encoded: dict[str, str | bytes] = {}
-            for session in self.sessions.values():
-                session.send_events(events, encoded)
+            if message.get("origin") == self.runtime.node_id:
+                return  # finals held back during a bus outage: this node delivered them itself then
+            self.deliver([event_from_dict(e) for e in message["events"]])
         elif kind == "transcription":
             await self.apply(state_from_dict(message["state"]))
             await self.runtime.bus.publish(

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from parley.audio.decode import Decoder
-from parley.bus.base import EventBus
+from parley.bus.base import BusError, ConnectionEvent, EventBus
 from parley.live.convert import status_event, transcript_result
 from parley.live.ending import ended_message
 from parley.live.hub import MeetingHub, Transcriber
@@ -34,6 +35,9 @@ from parley.transcripts.events import Transcript, TranscriptEvent, event_to_dict
 from parley.vocabularies.apply import apply_vocabularies
 
 log = logging.getLogger(__name__)
+
+#: Final results held back while the event bus is down (per node); older ones are then only in the store.
+REPLAY_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ class LiveRuntime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._interrupted = False
+        # Final results produced while the bus was down, to publish once it is back (publish_events).
+        self._replay: deque[tuple[str, dict[str, Any]]] = deque(maxlen=REPLAY_LIMIT)
+        self._replay_lock = asyncio.Lock()
+        self._bus_down = False
+        self._unlisten: Callable[[], None] | None = None
 
     def gauges(self) -> Iterator[Any]:
         """Live state of this node, read when /metrics is scraped (see parley.metrics)."""
@@ -119,6 +128,7 @@ class LiveRuntime:
     async def start(self) -> None:
         if self.speech.preload:
             self.speech.start()
+        self._unlisten = self.bus.add_connection_listener(self._bus_changed)
         loop = asyncio.get_running_loop()
         self._loops = [
             loop.create_task(
@@ -129,6 +139,8 @@ class LiveRuntime:
         ]
 
     async def close(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
         for task in self._loops:
             task.cancel()
         for hub in list(self.hubs.values()):
@@ -157,9 +169,43 @@ class LiveRuntime:
         return await self.speech.ready()
 
     async def publish_events(self, meeting_id: str, events: list[TranscriptEvent]) -> None:
-        await self.bus.publish(
-            self.channel(meeting_id), {"kind": "events", "events": [event_to_dict(e) for e in events]}
-        )
+        """Send events to the meeting's participants on every node.
+
+        While the bus is down they still reach this node's participants directly, and final results are kept
+        (in order, bounded) to be published when the bus is back, so participants on other nodes get them
+        late rather than never; the store already has them (persist, then publish).
+        """
+        message = {"kind": "events", "events": [event_to_dict(e) for e in events]}
+        if not self._bus_down and await self._drain_replay():
+            try:
+                await self.bus.publish(self.channel(meeting_id), message)
+                return
+            except BusError as exc:
+                log.warning(
+                    "event bus unavailable, delivering meeting %s's events locally: %s", meeting_id, exc
+                )
+        hub = self.hubs.get(meeting_id)
+        if hub is not None:
+            hub.deliver(events)
+        finals = [e for e in events if isinstance(e, Transcript) and any(not r.is_partial for r in e.results)]
+        if finals:
+            held = {"kind": "events", "events": [event_to_dict(e) for e in finals], "origin": self.node_id}
+            self._replay.append((meeting_id, held))
+
+    async def _drain_replay(self) -> bool:
+        """Publish the finals held back during an outage, oldest first; True once none is left."""
+        if not self._replay:
+            return True
+        async with self._replay_lock:  # one replayer at a time, or a message would go out twice
+            while self._replay:
+                meeting_id, message = self._replay[0]
+                try:
+                    await self.bus.publish(self.channel(meeting_id), message)
+                except BusError as exc:
+                    log.warning("event bus: held-back results not replayed yet: %s", exc)
+                    return False
+                self._replay.popleft()
+        return True
 
     # -- meetings service observer ---------------------------------------------------------------
 
@@ -360,6 +406,36 @@ class LiveRuntime:
         elif self._interrupted and wait < self.settings.resume_below_s:
             self._interrupted = False
             await self._announce_engine("resumed", None)
+
+    # -- the event bus's own outages ---------------------------------------------------------------
+
+    def _bus_changed(self, event: ConnectionEvent) -> None:
+        """Called on the bus's reader task (must not block): the work is done in a task of our own."""
+        self.spawn(self._bus_outage(event is ConnectionEvent.INTERRUPTED))
+
+    async def _bus_outage(self, down: bool) -> None:
+        """Tell this node's transcribing meetings that delivery between nodes is interrupted, then resumed.
+
+        Said directly to local participants: the bus is the thing that is down. On resuming, the finals held
+        back are published first (in order; a node skips the ones it already delivered), then ``resumed``.
+        """
+        if down == self._bus_down:
+            return
+        self._bus_down = down
+        if down:
+            log.warning(
+                "event bus interrupted: transcripts reach only this node's participants until it is back"
+            )
+        elif not await self._drain_replay():
+            return  # down again already; the next RESUMED replays the rest
+        else:
+            log.info("event bus resumed")
+        status = "interrupted" if down else "resumed"
+        text = "Transcripts are not reaching other servers" if down else None
+        for hub in list(self.hubs.values()):
+            hub.bus_interrupted = down
+            if hub.transcribing and hub.state is not None:
+                hub.deliver([status_event(hub.state, status, text)])
 
     async def _announce_engine(self, status: str, message: str | None) -> None:
         for hub in list(self.hubs.values()):

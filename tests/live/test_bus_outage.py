@@ -1,0 +1,97 @@
+"""The event bus (Redis) goes away while a meeting is transcribing (issue 15): participants hear `interrupted`,
+keep getting this node's final results, hear `resumed` when Redis is back, and the exported transcript has every
+final. A private Redis is killed and restarted on the same port under a real server with the bundled model;
+the speech is real (JFK, then the spoken cards)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from botocore.credentials import Credentials
+
+from parley.audio.frames import float32_to_pcm16
+from parley.client import presign_transcript_url
+from tests.live.client import AttendeeClient, finals, text_of
+from tests.speech.devset import load_clip_samples, normalize_words
+from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+from tests.support.services import PrivateRedis
+
+pytestmark = [pytest.mark.model, pytest.mark.redis]
+
+EN = {"EngineTranscribeSettings": {"LanguageCode": "en-US"}}
+SILENCE = b"\x00\x00" * 16000  # 1 s
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path / "redis").start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def node(tmp_path: Path, bundled_model: Path, redis: PrivateRedis) -> Iterator[ServerProcess]:
+    proc = ServerProcess(
+        data_dir=tmp_path / "node",
+        credentials=write_credentials(tmp_path / "credentials"),
+        extra_args=["--model", str(bundled_model), "--redis-url", redis.url],
+        lazy_model=False,
+    ).start(timeout=120)
+    yield proc
+    proc.stop()
+
+
+def pcm(name: str) -> bytes:
+    samples, _ = load_clip_samples(name)
+    return float32_to_pcm16(samples)
+
+
+async def test_redis_outage_is_interrupted_then_resumed_and_loses_no_final(
+    node: ServerProcess, redis: PrivateRedis, tmp_path: Path
+) -> None:
+    chime = node.client()
+    mid = chime.create_meeting(ExternalMeetingId="outage", MediaRegion="us-east-1")["Meeting"]["MeetingId"]
+    speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]
+    chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=EN)
+    talk = await AttendeeClient(
+        node.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
+    ).connect()
+    await talk.wait_for(lambda: "started" in talk.statuses(), 30)
+    # Within the audio budget's 30 s burst, so twice real time is accepted.
+    await talk.stream(pcm("jfk") + SILENCE, speed=2)
+    await talk.wait_for(lambda: "country" in normalize_words(text_of(finals(talk))), 30)
+    before = len(finals(talk))
+
+    port = redis.port
+    redis.kill()
+    await talk.wait_for(lambda: "interrupted" in talk.statuses(), 30)
+    await talk.stream(pcm("cards") + SILENCE, speed=2)
+    # This node's participants keep getting results while the bus is down.
+    await talk.wait_for(lambda: "hearts" in normalize_words(text_of(finals(talk)[before:])), 30)
+
+    redis.proc = PrivateRedis(redis.root, port=port).start().proc  # the fixture kills this one at the end
+    await talk.wait_for(lambda: "resumed" in talk.statuses(), 30)
+    statuses = talk.statuses()
+    assert statuses.index("interrupted") < statuses.index("resumed")
+    assert "failed" not in statuses
+
+    delivered = [r["resultId"] for r in finals(talk)]
+    assert len(delivered) == len(set(delivered))  # nothing delivered twice by the replay
+    key, secret, _account = IDENTITIES["alice"]
+    url = presign_transcript_url(node.endpoint, mid, Credentials(key, secret), fmt="jsonl")
+    exported = await asyncio.to_thread(httpx.get, url, timeout=10)
+    assert exported.status_code == 200
+    stored = [
+        r["resultId"]
+        for line in exported.text.splitlines()
+        if line
+        for r in json.loads(line)["transcript"]["results"]
+    ]
+    assert set(delivered) == set(stored)
+    await talk.close()
+    chime.delete_meeting(MeetingId=mid)
