@@ -18,13 +18,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from parley.config import Settings
+from parley.config import Limits, LiveSettings, Settings, SpeechSettings
 from parley.credentials import CredentialsError, CredentialStore, usage_text
 from parley.envconfig import environment_defaults
-from parley.live.runtime import LiveSettings
-from parley.live.speech import SpeechSettings
 from parley.logs import configure as configure_logging
-from parley.meetings.service import Limits
 from parley.signaling.turn import DEFAULT_TTL_S, TurnSettings, parse_uris
 from parley.throttle import AWS_BURST, AWS_RATE
 

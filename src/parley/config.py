@@ -1,14 +1,44 @@
-"""Runtime settings, built from the command line (``parley serve``) or by tests."""
+"""Runtime settings, built from the command line (``parley serve``) or by tests.
+
+A leaf: the settings of every part live here and the parts import them, so a CLI command that only needs its
+options never pays for importing the server (SQLAlchemy, the speech stack).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from parley.live.runtime import LiveSettings
-from parley.live.speech import SpeechSettings
-from parley.meetings.service import Limits
 from parley.signaling.turn import TurnSettings
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_active_meetings: int = 250
+    max_attendees: int = 250
+    max_transcriptions: int = 250
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    idle_timeout_s: float = 300.0  # Chime: no attendee connected for five continuous minutes
+    max_duration_s: float = 86400.0  # Chime: 24 hours after creation
+    reap_interval_s: float = 15.0
+    heartbeat_s: float = 30.0
+    presence_ttl_s: float = 90.0  # a connection whose node has not heartbeated for this long is gone
+    ack_timeout_s: float = 15.0
+    interrupt_after_s: float = 8.0  # final results waiting this long → `interrupted`
+    resume_below_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    model_path: Path | None = None  # any local CTranslate2 Whisper directory; default: the bundled model
+    device: str = "cpu"
+    compute_type: str | None = None
+    cpu_threads: int = 0
+    workers: int = 1
+    preload: bool = True  # load at start-up; False loads on the first transcription (tests, API-only use)
 
 
 @dataclass

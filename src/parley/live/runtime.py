@@ -13,11 +13,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from parley.audio.decode import Decoder
 from parley.bus.base import BusError, ConnectionEvent, EventBus
+from parley.config import LiveSettings
 from parley.live.convert import status_event, transcript_result
 from parley.live.ending import ended_message
 from parley.live.hub import MeetingHub, Transcriber
@@ -38,18 +39,6 @@ log = logging.getLogger(__name__)
 
 #: Final results held back while the event bus is down (per node); older ones are then only in the store.
 REPLAY_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class LiveSettings:
-    idle_timeout_s: float = 300.0  # Chime: no attendee connected for five continuous minutes
-    max_duration_s: float = 86400.0  # Chime: 24 hours after creation
-    reap_interval_s: float = 15.0
-    heartbeat_s: float = 30.0
-    presence_ttl_s: float = 90.0  # a connection whose node has not heartbeated for this long is gone
-    ack_timeout_s: float = 15.0
-    interrupt_after_s: float = 8.0  # final results waiting this long → `interrupted`
-    resume_below_s: float = 2.0
 
 
 class LiveRuntime:

@@ -8,20 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from parley.config import SpeechSettings
 from parley.engine.scheduler import Scheduler
 from parley.streaming.vad import VadModel
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SpeechSettings:
-    model_path: Path | None = None  # any local CTranslate2 Whisper directory; default: the bundled model
-    device: str = "cpu"
-    compute_type: str | None = None
-    cpu_threads: int = 0
-    workers: int = 1
-    preload: bool = True  # load at start-up; False loads on the first transcription (tests, API-only use)
 
 
 @dataclass(frozen=True)

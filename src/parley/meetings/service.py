@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from parley.config import Limits
 from parley.errors import ServiceError, bad_request, not_found
 from parley.meetings import capabilities as caps
 from parley.meetings import ids
@@ -51,13 +52,6 @@ class Caller:
 
     account_id: str
     region: str
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_active_meetings: int = 250
-    max_attendees: int = 250
-    max_transcriptions: int = 250
 
 
 class MeetingObserver(Protocol):
