@@ -31,7 +31,7 @@ from parley.meetings.service import MeetingService
 from parley.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from parley.metrics import Metrics
 from parley.protocol.router import Router
-from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
+from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model
 from parley.signaling.endpoint import SignalingSocket
 from parley.signaling.media import HostAddresses
 from parley.signaling.turn import TurnIssuer
@@ -124,7 +124,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     )
     vocabularies = VocabularyService(store, settings.data_dir / "vocabulary-files")
     json_api = AwsJsonEndpoint(
-        service=load_service_model("transcribe", "2017-10-26"),
+        service=load_service_model(*TRANSCRIBE),
         handlers=vocabularies.handlers(),
         verifier=SigV4Verifier(credentials, services=("transcribe",)),
         max_body_bytes=settings.max_body_bytes,
@@ -207,7 +207,9 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         await signaling_socket(websocket)
 
     routes = [
-        *web_routes(meetings, credentials, store, settings, follow=events_socket.follow),
+        *web_routes(
+            meetings, credentials, store, settings, follow=events_socket.follow, vocabularies=vocabularies
+        ),
         Route("/ping", health, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),

@@ -50,27 +50,55 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test clip as 48 kHz mono PCM16 WAV with trailing silence; Chromium loops it as the microphone."""
+def fake_mic_wav(source: Path, target: Path) -> Path:
+    """``source`` as 48 kHz mono PCM16 WAV with silence around it: what Chromium loops as its fake microphone."""
     import av
 
     rate = 48_000
     resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
     chunks: list[np.ndarray] = []
-    with av.open(str(SPEECH)) as container:
+    with av.open(str(source)) as container:
         for frame in container.decode(container.streams.audio[0]):
             chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
         chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     silence = np.zeros(rate * 2, dtype=np.int16)
     samples = np.concatenate([silence[: rate // 2], *chunks, silence]).astype(np.int16)
-    path = tmp_path_factory.mktemp("speech") / "speech-48k.wav"
-    with wave.open(str(path), "wb") as out:
+    with wave.open(str(target), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
-    return path
+    return target
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test clip with trailing silence; Chromium loops it as the microphone."""
+    return fake_mic_wav(SPEECH, tmp_path_factory.mktemp("speech") / "speech-48k.wav")
+
+
+def launch(pw: Any, chromium_path: Path, profile: Path, microphone: Path) -> Any:
+    """Headless Debian Chromium whose fake microphone plays ``microphone`` (a WAV) in a loop."""
+    return pw.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=str(chromium_path),
+        headless=True,
+        args=[
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={microphone}",
+        ],
+        viewport={"width": 1400, "height": 860},
+        permissions=["microphone", "clipboard-read", "clipboard-write"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,26 +107,7 @@ def browser(chromium_path: Path, speech_wav: Path, tmp_path_factory: pytest.Temp
 
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(chromium_path),
-            headless=True,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={speech_wav}",
-            ],
-            viewport={"width": 1400, "height": 860},
-            permissions=["microphone", "clipboard-read", "clipboard-write"],
-        )
+        browser = launch(pw, chromium_path, profile, speech_wav)
         yield browser
         browser.close()
 

@@ -6,6 +6,7 @@ from botocore.loaders import Loader
 from botocore.model import ServiceModel
 
 CHIME_SDK_MEETINGS = ("chime-sdk-meetings", "2021-07-15")
+TRANSCRIBE = ("transcribe", "2017-10-26")
 
 
 def load_service_model(name: str, api_version: str) -> ServiceModel:

@@ -37,9 +37,10 @@ from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller, MeetingService
 from parley.protocol import jsondoc
 from parley.protocol.serializer import error_status
-from parley.protocol.spec import CHIME_SDK_MEETINGS, load_service_model
+from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model
 from parley.protocol.validate import validate
 from parley.store import Meeting, Store
+from parley.vocabularies.service import VocabularyService
 
 if TYPE_CHECKING:
     from parley.config import Settings
@@ -161,9 +162,13 @@ class ConsoleApi:
         sessions: ConsoleSessions | None = None,
         service_model: ServiceModel | None = None,
         follow: Follow | None = None,
+        vocabularies: VocabularyService | None = None,
     ) -> None:
-        """``follow`` serves a meeting's event subscription for an account (ws/subscribe.py), for captions."""
+        """``follow`` serves a meeting's event subscription for an account (ws/subscribe.py), for captions;
+        ``vocabularies`` the account's custom vocabularies and filters (the Transcribe API's service)."""
         self.follow = follow
+        self.vocabularies = vocabularies
+        self.transcribe_model = load_service_model(*TRANSCRIBE)
         self.meetings = meetings
         self.credentials = credentials
         self.store = store
@@ -500,10 +505,95 @@ class ConsoleApi:
             Route(meeting + "/transcript", e(self.transcript), methods=["GET"]),
             Route(meeting + "/transcript", e(self.delete_transcript), methods=["DELETE"]),
             Route(base + "/transcripts", e(self.list_transcripts), methods=["GET"]),
+            Route(base + "/vocabularies", e(self.list_vocabularies), methods=["GET"]),
+            Route(base + "/vocabularies", e(self.create_vocabulary), methods=["POST"]),
+            Route(base + "/vocabularies/{kind}/{name}", e(self.delete_vocabulary), methods=["DELETE"]),
             # Anything else under the API (another path, or a method a path does not take) is a JSON 404,
             # not Starlette's plain-text 404/405: every console answer has the same shape.
             Route(base + "/{rest:path}", e(self.no_such_call, signed_in=False), methods=_ALL_METHODS),
         ]
+
+    # -- vocabularies and filters (the Transcribe API's calls, validated by its model) ------------
+
+    def _vocabulary_service(self) -> VocabularyService:
+        if self.vocabularies is None:
+            raise ConsoleError(404, "NotFound", "Vocabularies are not served here")
+        return self.vocabularies
+
+    def _transcribe_params(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        violations = validate(self.transcribe_model.operation_model(operation).input_shape, params)
+        if violations.messages:
+            raise bad_request(violations.summary())
+        return params
+
+    async def list_vocabularies(self, _request: Request, session: ConsoleSession) -> Response:
+        """Every custom vocabulary, medical vocabulary and vocabulary filter of the account (first 100 each)."""
+        service = self._vocabulary_service()
+        page = {"MaxResults": 100}
+        out = []
+        for kind, listing in (
+            ("vocabulary", await service.list_vocabularies(session.caller, page)),
+            ("medical", await service.list_medical_vocabularies(session.caller, page)),
+        ):
+            out += [
+                {
+                    "Kind": kind,
+                    "Name": v["VocabularyName"],
+                    "LanguageCode": v["LanguageCode"],
+                    "State": v["VocabularyState"],
+                }
+                for v in listing["Vocabularies"]
+            ]
+        filters = await service.list_vocabulary_filters(session.caller, page)
+        out += [
+            {
+                "Kind": "filter",
+                "Name": f["VocabularyFilterName"],
+                "LanguageCode": f["LanguageCode"],
+                "State": "READY",
+            }
+            for f in filters["VocabularyFilters"]
+        ]
+        return JSONResponse({"Vocabularies": out})
+
+    async def create_vocabulary(self, request: Request, session: ConsoleSession) -> Response:
+        """A vocabulary from phrases or a filter from words (medical vocabularies come from files: API only)."""
+        service = self._vocabulary_service()
+        body = await self._json(request)
+        kind, name, language, words = (body.get(k) for k in ("Kind", "Name", "LanguageCode", "Words"))
+        if kind == "vocabulary":
+            params = self._transcribe_params(
+                "CreateVocabulary", {"VocabularyName": name, "LanguageCode": language, "Phrases": words}
+            )
+            await service.create_vocabulary(session.caller, params)
+        elif kind == "filter":
+            params = self._transcribe_params(
+                "CreateVocabularyFilter",
+                {"VocabularyFilterName": name, "LanguageCode": language, "Words": words},
+            )
+            await service.create_vocabulary_filter(session.caller, params)
+        else:
+            raise bad_request(
+                "Kind must be vocabulary or filter (medical vocabularies are created from a file)"
+            )
+        return JSONResponse({"Kind": kind, "Name": name}, status_code=201)
+
+    async def delete_vocabulary(self, request: Request, session: ConsoleSession) -> Response:
+        service = self._vocabulary_service()
+        kind, name = request.path_params["kind"], request.path_params["name"]
+        if kind == "vocabulary":
+            await service.delete_vocabulary(
+                session.caller, self._transcribe_params("DeleteVocabulary", {"VocabularyName": name})
+            )
+        elif kind == "medical":
+            params = self._transcribe_params("DeleteMedicalVocabulary", {"VocabularyName": name})
+            await service.delete_medical_vocabulary(session.caller, params)
+        elif kind == "filter":
+            params = self._transcribe_params("DeleteVocabularyFilter", {"VocabularyFilterName": name})
+            await service.delete_vocabulary_filter(session.caller, params)
+        else:
+            raise ConsoleError(404, "NotFound", f"No vocabulary kind {kind}")
+        return JSONResponse({})
 
     async def no_such_call(self, request: Request, _session: ConsoleSession | None) -> Response:
         raise ConsoleError(404, "NotFound", f"No console call {request.method} {request.url.path}")
@@ -547,9 +637,12 @@ def web_routes(
     store: Store,
     settings: Settings,
     follow: Follow | None = None,
+    vocabularies: VocabularyService | None = None,
 ) -> list[BaseRoute]:
     """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
-    api = ConsoleApi(meetings, credentials, store, settings.public_url, follow=follow)
+    api = ConsoleApi(
+        meetings, credentials, store, settings.public_url, follow=follow, vocabularies=vocabularies
+    )
     return [
         Route("/", _page("console.html"), methods=["GET"]),
         Route("/join", _page("join.html"), methods=["GET"]),

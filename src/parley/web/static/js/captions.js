@@ -33,6 +33,48 @@ function colorIndex(name) {
   return hash % SPEAKER_COLORS;
 }
 
+const REDACTED = /^\[[A-Z_]+\]$/; // a redacted span's item: "[NAME]", "[PII]" (docs/operations.md "PII and PHI")
+const MASKED = /^\*+$/; // a vocabulary filter's "mask" method
+
+/** How an item is marked: a PII/PHI entity (identified or redacted), a filtered word, or nothing. */
+function markOf(item, entities) {
+  if (item.type !== "pronunciation") return null;
+  if (REDACTED.test(item.content)) return { kind: "pii", label: `redacted ${item.content.slice(1, -1)}` };
+  const entity = entities.find((e) => item.startTimeMs >= e.startTimeMs && item.endTimeMs <= e.endTimeMs);
+  if (entity) return { kind: "pii", label: `${entity.category || "PII"}: ${entity.type}` };
+  if (item.vocabularyFilterMatch || MASKED.test(item.content)) return { kind: "filtered", label: "vocabulary filter" };
+  return null;
+}
+
+/**
+ * The caption's text. Plain text unless something in it is marked: then built from the items, each PII/PHI
+ * word in a <mark class="pii"> and each filtered word in a <mark class="filtered">, titled with what it is.
+ */
+function renderText(node, alternative, text) {
+  const items = (alternative && alternative.items) || [];
+  const entities = (alternative && alternative.entities) || [];
+  const marks = items.map((item) => markOf(item, entities));
+  if (!marks.some(Boolean)) {
+    node.textContent = text;
+    return;
+  }
+  const parts = [];
+  items.forEach((item, i) => {
+    if (item.type === "pronunciation" && parts.length) parts.push(" ");
+    const mark = marks[i];
+    if (!mark) {
+      parts.push(item.content);
+      return;
+    }
+    const element = document.createElement("mark");
+    element.className = mark.kind;
+    element.title = mark.label;
+    element.textContent = item.content;
+    parts.push(element);
+  });
+  node.replaceChildren(...parts);
+}
+
 export class CaptionView {
   /**
    * @param {HTMLElement} root holds a `.status-banner` and a `.caption-list` (see the pages' markup)
@@ -113,7 +155,7 @@ export class CaptionView {
       this.lines.set(result.resultId, line);
       this.list.append(line.element);
     }
-    line.text.textContent = text;
+    renderText(line.text, alternative, text);
     line.element.classList.toggle("partial", Boolean(result.isPartial));
     line.element.setAttribute("aria-busy", result.isPartial ? "true" : "false");
     if (result.languageCode) {

@@ -12,6 +12,19 @@ const LANGUAGES = [
   ["zh-CN", "Chinese (Mandarin)"], ["hi-IN", "Hindi"], ["th-TH", "Thai"],
 ];
 
+// The model's enums (botocore chime-sdk-meetings 2021-07-15): entity types Transcribe redacts or identifies,
+// medical specialties, and the regions a configuration may name.
+const PII_TYPES = [
+  "NAME", "ADDRESS", "EMAIL", "PHONE", "SSN", "CREDIT_DEBIT_NUMBER", "CREDIT_DEBIT_CVV", "CREDIT_DEBIT_EXPIRY",
+  "PIN", "BANK_ACCOUNT_NUMBER", "BANK_ROUTING",
+];
+const SPECIALTIES = ["PRIMARYCARE", "CARDIOLOGY", "NEUROLOGY", "ONCOLOGY", "RADIOLOGY", "UROLOGY"];
+const REGIONS = [
+  "auto", "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "sa-east-1", "eu-central-1", "eu-west-1",
+  "eu-west-2", "ap-northeast-1", "ap-northeast-2", "ap-southeast-2", "us-gov-west-1",
+];
+const MEDICAL_REGIONS = ["auto", "us-east-1", "us-east-2", "us-west-2", "ap-southeast-2", "ca-central-1", "eu-west-1"];
+
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 3000;
 
@@ -68,6 +81,7 @@ class Console {
     this.session = null;
     this.meetings = [];
     this.transcripts = [];
+    this.vocabularies = [];
     this.selected = null; // meeting id
     this.viewer = null; // WebSocket of the selected meeting's caption subscription
     this.captions = new CaptionView($("captions"));
@@ -85,7 +99,25 @@ class Console {
       const box = element("input", { type: "checkbox", value: code, checked: code === "en-US" || code === "de-DE" });
       $("language-options").append(element("label", { className: "check" }, box, ` ${name}`));
       $("preferred-language").append(element("option", { value: code, textContent: code }));
+      $("vocabulary-new-language").append(element("option", { value: code, textContent: `${name} — ${code}` }));
     }
+    for (const type of PII_TYPES) {
+      const box = element("input", { type: "checkbox", value: type });
+      $("pii-types").append(element("label", { className: "check" }, box, ` ${type}`));
+    }
+    $("medical-specialty").append(...SPECIALTIES.map((s) => element("option", { value: s, textContent: s })));
+    this.fillRegions(false);
+  }
+
+  /** The region list of the chosen engine (Transcribe and Transcribe Medical allow different ones). */
+  fillRegions(medical) {
+    const select = $("transcribe-region");
+    const current = select.value;
+    select.replaceChildren(
+      element("option", { value: "", textContent: "The meeting's media region" }),
+      ...(medical ? MEDICAL_REGIONS : REGIONS).map((r) => element("option", { value: r, textContent: r })),
+    );
+    if ([...select.options].some((o) => o.value === current)) select.value = current;
   }
 
   bind() {
@@ -96,9 +128,12 @@ class Console {
     $("transcription-form").addEventListener("submit", (e) => this.startTranscription(e));
     $("stop-transcription").addEventListener("click", () => this.stopTranscription());
     $("delete-meeting").addEventListener("click", () => this.deleteMeeting());
-    for (const radio of document.querySelectorAll('input[name="mode"]')) {
+    for (const radio of document.querySelectorAll('input[name="mode"], input[name="engine"]')) {
       radio.addEventListener("change", () => this.modeChanged());
     }
+    $("pii-mode").addEventListener("change", () => this.modeChanged());
+    $("vocabulary-filter-name").addEventListener("change", () => this.modeChanged());
+    $("vocabulary-form").addEventListener("submit", (e) => this.createVocabulary(e));
     window.addEventListener("hashchange", () => this.selectFromHash());
   }
 
@@ -162,6 +197,7 @@ class Console {
     $("who").textContent = `${this.session.identity} · ${this.session.accountId} · ${this.session.region}`;
     await this.refreshMeetings();
     await this.refreshTranscripts();
+    await this.refreshVocabularies();
     await this.selectFromHash();
     this.startPolling();
   }
@@ -260,6 +296,87 @@ class Console {
       }),
     );
     $("transcript-list-empty").hidden = this.transcripts.length > 0;
+  }
+
+  // -- vocabularies and filters ----------------------------------------------------------------
+
+  async refreshVocabularies() {
+    try {
+      this.vocabularies = (await api("GET", "/vocabularies")).Vocabularies;
+    } catch (error) {
+      this.handleError(error);
+      return;
+    }
+    const kinds = { vocabulary: "Vocabulary", medical: "Medical vocabulary", filter: "Filter" };
+    $("vocabulary-list").replaceChildren(
+      ...this.vocabularies.map((v) => {
+        const remove = element("button", { type: "button", className: "button small danger-outline", textContent: "Delete" });
+        remove.addEventListener("click", () => this.deleteVocabulary(v));
+        return element(
+          "li",
+          { className: "transcript-entry", dataset: { kind: v.Kind, name: v.Name } },
+          element("span", { className: "meeting-name", textContent: v.Name }),
+          element("span", { className: "muted small", textContent: `${kinds[v.Kind]} · ${v.LanguageCode} · ${v.State}` }),
+          element("span", { className: "row" }, remove),
+        );
+      }),
+    );
+    $("vocabulary-list-empty").hidden = this.vocabularies.length > 0;
+    // The settings panel offers what exists (a name typed by hand would only fail at Start).
+    const fill = (id, kinds) => {
+      const select = $(id);
+      const current = select.value;
+      select.replaceChildren(
+        element("option", { value: "", textContent: "None" }),
+        ...this.vocabularies.filter((v) => kinds.includes(v.Kind)).map((v) =>
+          element("option", { value: v.Name, textContent: `${v.Name} (${v.LanguageCode})` })),
+      );
+      if ([...select.options].some((o) => o.value === current)) select.value = current;
+    };
+    fill("vocabulary-name", ["vocabulary"]);
+    fill("vocabulary-filter-name", ["filter"]);
+    fill("medical-vocabulary", ["medical"]);
+    this.modeChanged();
+  }
+
+  async createVocabulary(event) {
+    event.preventDefault();
+    const error = $("vocabulary-error");
+    error.hidden = true;
+    const kind = document.querySelector('input[name="vocabulary-kind"]:checked').value;
+    if (kind === "medical") {
+      error.textContent = "Medical vocabularies are created from a file, through the Transcribe API (CreateMedicalVocabulary).";
+      error.hidden = false;
+      return;
+    }
+    const words = $("vocabulary-new-words").value.split("\n").map((w) => w.trim()).filter(Boolean);
+    try {
+      await api("POST", "/vocabularies", {
+        Kind: kind,
+        Name: $("vocabulary-new-name").value.trim(),
+        LanguageCode: $("vocabulary-new-language").value,
+        Words: words,
+      });
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+      return;
+    }
+    event.target.reset();
+    this.toast(kind === "filter" ? "Vocabulary filter created." : "Vocabulary created.");
+    await this.refreshVocabularies();
+  }
+
+  async deleteVocabulary(v) {
+    if (!confirm(`Delete ${v.Kind === "filter" ? "the vocabulary filter" : "the vocabulary"} "${v.Name}"? Meetings already transcribing with it keep it until they stop.`)) return;
+    try {
+      await api("DELETE", `/vocabularies/${v.Kind}/${encodeURIComponent(v.Name)}`);
+    } catch (error) {
+      this.handleError(error);
+      return;
+    }
+    this.toast("Deleted.");
+    await this.refreshVocabularies();
   }
 
   async deleteTranscript(t) {
@@ -491,12 +608,37 @@ class Console {
   // -- transcription ----------------------------------------------------------------------------
 
   modeChanged() {
+    const medical = document.querySelector('input[name="engine"]:checked').value === "medical";
     const identify = document.querySelector('input[name="mode"]:checked').value === "identify";
+    $("standard-fields").hidden = medical;
+    $("medical-fields").hidden = !medical;
     $("language-field").hidden = identify;
     $("identify-fields").hidden = !identify;
+    $("pii-fields").hidden = !$("pii-mode").value;
+    $("filter-method-field").hidden = !$("vocabulary-filter-name").value;
+    if (this.regionsMedical !== medical) {
+      this.regionsMedical = medical;
+      this.fillRegions(medical);
+    }
   }
 
+  /**
+   * The TranscriptionConfiguration the panel describes, exactly as the API takes it: the server validates it
+   * with the model and answers the API's own messages, shown under the form.
+   */
   transcriptionConfiguration() {
+    const region = $("transcribe-region").value;
+    if (document.querySelector('input[name="engine"]:checked').value === "medical") {
+      const medical = {
+        LanguageCode: "en-US",
+        Specialty: $("medical-specialty").value,
+        Type: $("medical-type").value,
+      };
+      if ($("medical-phi").checked) medical.ContentIdentificationType = "PHI";
+      if ($("medical-vocabulary").value) medical.VocabularyName = $("medical-vocabulary").value;
+      if (region) medical.Region = region;
+      return { EngineTranscribeMedicalSettings: medical };
+    }
     const identify = document.querySelector('input[name="mode"]:checked').value === "identify";
     const settings = {};
     if (identify) {
@@ -508,11 +650,26 @@ class Console {
     } else {
       settings.LanguageCode = $("language").value;
     }
+    const pii = $("pii-mode").value;
+    if (pii) {
+      settings[pii === "redact" ? "ContentRedactionType" : "ContentIdentificationType"] = "PII";
+      const types = [...$("pii-types").querySelectorAll("input:checked")].map((box) => box.value);
+      if (types.length) settings.PiiEntityTypes = types.join(",");
+    }
+    // With language identification the plural fields name one vocabulary per language (the API's rule).
+    const vocabulary = $("vocabulary-name").value;
+    if (vocabulary) settings[identify ? "VocabularyNames" : "VocabularyName"] = vocabulary;
+    const filter = $("vocabulary-filter-name").value;
+    if (filter) {
+      settings[identify ? "VocabularyFilterNames" : "VocabularyFilterName"] = filter;
+      settings.VocabularyFilterMethod = $("vocabulary-filter-method").value;
+    }
     const stability = $("stability").value;
     if (stability) {
       settings.EnablePartialResultsStabilization = true;
       settings.PartialResultsStability = stability;
     }
+    if (region) settings.Region = region;
     return { EngineTranscribeSettings: settings };
   }
 
