@@ -68,7 +68,12 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     p.add_argument(
         "--lazy-model", action="store_true", help="load the speech model on first use, not at start"
     )
-    p.add_argument("--speech-workers", type=int, default=1, help="speech inference worker threads")
+    p.add_argument(
+        "--speech-workers",
+        type=int,
+        default=0,
+        help="concurrent speech decodes (default 0: one single-threaded worker per core, up to 4; one on a GPU)",
+    )
     p.add_argument(
         "--idle-timeout",
         type=float,

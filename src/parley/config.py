@@ -37,7 +37,7 @@ class SpeechSettings:
     device: str = "cpu"
     compute_type: str | None = None
     cpu_threads: int = 0
-    workers: int = 1
+    workers: int = 0  # concurrent decodes; 0: one single-threaded worker per core (up to 4), one on a GPU
     preload: bool = True  # load at start-up; False loads on the first transcription (tests, API-only use)
 
 

@@ -8,6 +8,7 @@ import pytest
 from parley.engine.fake import FakeEngine
 from parley.engine.scheduler import Scheduler
 from parley.streaming import AttendeeStream, StreamConfig, StreamPolicy
+from parley.streaming.attendee_stream import WORD_EDGE_S
 from tests.speech.conftest import check_result_protocol, load_clip, run_stream
 
 SENTENCES = [
@@ -159,7 +160,7 @@ def test_stream_config_validation() -> None:
         )
 
 
-async def test_next_utterance_is_prompted_with_the_previous_final_text(vad_model) -> None:
+async def test_the_previous_final_text_prompts_finals_only_when_asked(vad_model) -> None:
     samples, _ = load_clip("en_gb_two")
 
     async def requests(policy: StreamPolicy) -> list:
@@ -174,7 +175,11 @@ async def test_next_utterance_is_prompted_with_the_previous_final_text(vad_model
     def second(reqs: list) -> list:
         return [r for r in reqs if r.offset_s > 4.0]
 
+    # Off by default: on real speech the prompt carried errors forward (docs/speech.md).
     reqs = await requests(StreamPolicy())
+    assert [r.context for r in second(reqs) if r.final] == [None]
+
+    reqs = await requests(StreamPolicy(condition_on_previous=True))
     finals = [r for r in second(reqs) if r.final]
     assert len(finals) == 1
     assert finals[0].context == SENTENCES[0][2]  # the final of the first sentence
@@ -185,7 +190,7 @@ async def test_next_utterance_is_prompted_with_the_previous_final_text(vad_model
     assert first
     assert all(r.context is None for r in first)
 
-    reqs = await requests(StreamPolicy(condition_partials=True))
+    reqs = await requests(StreamPolicy(condition_on_previous=True, condition_partials=True))
     assert second(reqs)
     assert all(r.context == SENTENCES[0][2] for r in second(reqs))
 
@@ -217,3 +222,42 @@ def test_partial_step_adapts_to_scheduler_pressure(vad_model) -> None:
     assert stream._step() == 1.2
     fixed = AttendeeStream(load, vad_model, stabilized(), StreamPolicy(adaptive_step=False))  # type: ignore[arg-type]
     assert fixed._step() == 0.5
+
+
+async def test_partials_use_beam_search_only_while_the_engine_has_room(vad_model) -> None:
+    """The beam of a partial is chosen when a worker builds it: beam 5 while at most half a job per worker is
+    queued or running (this one included), greedy above that; finals are beam 5 either way."""
+    samples, _ = load_clip("en_gb_two")
+
+    async def beams(workers: int) -> tuple[set[int], set[int]]:
+        engine = FakeEngine(script=script())
+        sched = Scheduler(engine, workers=workers)
+        try:
+            await run_stream(
+                AttendeeStream(sched, vad_model, stabilized(), StreamPolicy()), samples, speed=4.0
+            )
+        finally:
+            sched.close()
+        reqs = [r for c in engine.calls for r in c.requests]
+        return {r.beam_size for r in reqs if not r.final}, {r.beam_size for r in reqs if r.final}
+
+    # Two workers, one stream: its own partial is half a job per worker, so every partial has room.
+    assert await beams(2) == ({5}, {5})
+    # One worker: a partial's own job is already a full worker's load, so partials stay greedy.
+    assert await beams(1) == ({1}, {5})
+
+
+def test_a_forced_cut_never_falls_inside_a_heard_word(vad_model) -> None:
+    """At max_utterance_s the cut goes to the quietest 10 ms of the last two seconds, but not inside a word the
+    latest hypothesis aligned (a quiet stop consonant in "view|est" was chosen once, and both halves were lost)."""
+    stream = AttendeeStream(_Pressure(0.0), vad_model, stabilized(), StreamPolicy())  # type: ignore[arg-type]
+    t = np.arange(32000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    audio[8000:8160] = 0.0  # the quietest 10 ms, at 0.5 s: inside a word heard from 0.3 to 0.8 s
+    audio[20000:20160] = 0.01  # the next quietest, at 1.25 s: between words
+    stream._ring.write(audio)
+    assert abs(stream._quietest(0.0, 2.0) - 8080) <= 160
+    cut = stream._quietest(0.0, 2.0, avoid=[(0.3 + WORD_EDGE_S, 0.8 - WORD_EDGE_S)])
+    assert abs(cut - 20080) <= 160
+    # Inside words everywhere: the quietest point after all (a cut is needed).
+    assert abs(stream._quietest(0.0, 2.0, avoid=[(0.0, 2.0)]) - 8080) <= 160

@@ -74,13 +74,17 @@ class SpeechService:
             import ctranslate2
 
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        # One scheduler worker per concurrent engine call (the engine's num_workers: one single-threaded worker
+        # per core on a CPU, up to 4; one on a GPU), as bench/asr.py measures the speech core.
         engine = WhisperEngine(
-            model_dir, device=device, compute_type=s.compute_type, cpu_threads=s.cpu_threads
+            model_dir,
+            device=device,
+            compute_type=s.compute_type,
+            cpu_threads=s.cpu_threads,
+            num_workers=s.workers,
         )
-        log.info("speech model loaded from %s", model_dir)
-        return Speech(
-            scheduler=Scheduler(engine, workers=s.workers, on_decode=self._on_decode), vad=VadModel()
-        )
+        log.info("speech model loaded from %s (%d workers)", model_dir, engine.num_workers)
+        return Speech(scheduler=Scheduler(engine, on_decode=self._on_decode), vad=VadModel())
 
     async def close(self) -> None:
         if self._task is None:
