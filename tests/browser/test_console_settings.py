@@ -98,7 +98,9 @@ def test_settings_panel_redacts_and_masks_and_marks_them_in_captions(
     assert summary.status == 200
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     console.set_viewport_size({"width": 1400, "height": 1600})  # the whole panel in view
-    console.locator("section.card:has(#transcription-form)").screenshot(path=str(DOCS_IMG / "console-settings.png"))
+    console.locator("section.card:has(#transcription-form)").screenshot(
+        path=str(DOCS_IMG / "console-settings.png")
+    )
     console.locator("#captions").screenshot(path=str(DOCS_IMG / "console-redacted-captions.png"))
 
     console.click("#stop-transcription")

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from parley.digests import sha256_file
 from parley.engine.bundled import (
     BUNDLED_DIGESTS,
     ModelError,
     bundled_model_dir,
     ensure_bundled,
     resolve_model,
-    sha256_file,
     verify_bundled,
 )
 

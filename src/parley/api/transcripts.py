@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -26,16 +25,17 @@ from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
 from parley.meetings.service import MeetingService
 from parley.protocol.serializer import serialize_error
+from parley.protocol.spec import shape_pattern
 
 log = logging.getLogger(__name__)
 
-_GUID = re.compile(r"[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}")
 _MAX_BODY = 0  # none of these calls takes a body
 
 
 class TranscriptsApi:
     def __init__(self, service: ServiceModel, verifier: SigV4Verifier, meetings: MeetingService) -> None:
         self.service = service
+        self._guid = shape_pattern(service, "GuidString")
         self.verifier = verifier
         self.meetings = meetings
 
@@ -81,7 +81,7 @@ class TranscriptsApi:
         return Response(json.dumps(page, ensure_ascii=False), media_type="application/json")
 
     async def _export(self, request: Request, account_id: str, _request_id: str) -> Response:
-        meeting_id = _meeting_id(request)
+        meeting_id = self._meeting_id(request)
         document = await self.meetings.export_transcript(
             account_id, meeting_id, request.query_params.get("format", "jsonl")
         )
@@ -92,12 +92,11 @@ class TranscriptsApi:
         )
 
     async def _delete(self, request: Request, account_id: str, _request_id: str) -> Response:
-        await self.meetings.delete_transcript(account_id, _meeting_id(request))
+        await self.meetings.delete_transcript(account_id, self._meeting_id(request))
         return Response(status_code=204)
 
-
-def _meeting_id(request: Request) -> str:
-    meeting_id: str = request.path_params["meeting_id"]
-    if not _GUID.fullmatch(meeting_id):
-        raise bad_request("MeetingId must be a GUID")
-    return meeting_id.lower()
+    def _meeting_id(self, request: Request) -> str:
+        meeting_id: str = request.path_params["meeting_id"]
+        if not self._guid.fullmatch(meeting_id):
+            raise bad_request("MeetingId must be a GUID")
+        return meeting_id.lower()

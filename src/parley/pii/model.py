@@ -9,11 +9,10 @@ installed package directory itself after checking the weights against the digest
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from parley.engine.bundled import sha256_file
+from parley.digests import package_dir, verify_files
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -36,23 +35,12 @@ class PiiModelError(RuntimeError):
 
 
 def pipeline_dir() -> Path:
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise PiiModelError(f"package {PACKAGE!r} is not installed; install parley's dependencies")
-    return Path(next(iter(spec.submodule_search_locations))) / f"{PACKAGE}-{VERSION}"
+    return package_dir(PACKAGE, PiiModelError) / f"{PACKAGE}-{VERSION}"
 
 
 def verify(directory: Path) -> None:
     """Raise PiiModelError unless every pinned file has its size and SHA-256."""
-    for name, (size, sha) in DIGESTS.items():
-        path = directory / name
-        if not path.is_file():
-            raise PiiModelError(f"{path} is missing")
-        if path.stat().st_size != size:
-            raise PiiModelError(f"{path} has {path.stat().st_size} bytes, expected {size}")
-        actual = sha256_file(path)
-        if actual != sha:
-            raise PiiModelError(f"{path} has SHA-256 {actual}, expected {sha}")
+    verify_files(directory, DIGESTS, PiiModelError)
 
 
 def load_pipeline(directory: Path | None = None) -> Language:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
 
@@ -14,3 +16,8 @@ def load_service_model(name: str, api_version: str) -> ServiceModel:
     loader = Loader()
     data = loader.load_service_model(name, "service-2", api_version)
     return ServiceModel(data, service_name=name)
+
+
+def shape_pattern(model: ServiceModel, shape: str) -> re.Pattern[str]:
+    """A string shape's modeled pattern, compiled: the model, not a copy of it, says what a GuidString is."""
+    return re.compile(model.shape_for(shape).metadata["pattern"])

@@ -37,7 +37,7 @@ from parley.errors import ServiceError, bad_request
 from parley.meetings.service import Caller, MeetingService
 from parley.protocol import jsondoc
 from parley.protocol.serializer import error_status
-from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model
+from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model, shape_pattern
 from parley.protocol.validate import validate
 from parley.store import Meeting, Store
 from parley.vocabularies.service import VocabularyService
@@ -54,7 +54,6 @@ COOKIE_NAME = "parley_console"
 CSRF_HEADER = "x-parley-console"
 DEFAULT_REGION = "us-east-1"
 _REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
-_GUID = re.compile(r"[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}")
 
 
 @dataclass
@@ -175,6 +174,7 @@ class ConsoleApi:
         self.public_url = public_url
         self.sessions = sessions or ConsoleSessions()
         self.model = service_model or load_service_model(*CHIME_SDK_MEETINGS)
+        self._guid = shape_pattern(self.model, "GuidString")
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -238,10 +238,9 @@ class ConsoleApi:
             raise bad_request("The request body must be a JSON object")
         return body
 
-    @staticmethod
-    def _meeting_id(request: Request) -> str:
+    def _meeting_id(self, request: Request) -> str:
         meeting_id = request.path_params["meeting_id"]
-        if not _GUID.fullmatch(meeting_id):
+        if not self._guid.fullmatch(meeting_id):
             raise bad_request(f"Invalid meeting id {meeting_id}")
         return meeting_id.lower()
 
@@ -430,7 +429,7 @@ class ConsoleApi:
             and urlsplit(origin).netloc.lower() != websocket.headers.get("host", "").lower()
         )
         meeting_id = websocket.path_params["meeting_id"]
-        if session is None or foreign or not _GUID.fullmatch(meeting_id) or self.follow is None:
+        if session is None or foreign or not self._guid.fullmatch(meeting_id) or self.follow is None:
             await websocket.close(code=4403)  # before accept: an HTTP 403
             return
         await self.follow(websocket, session.account_id)
