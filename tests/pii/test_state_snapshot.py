@@ -3,12 +3,11 @@ the same ones; invalid combinations still fail with Transcribe's message and sto
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from parley.live.convert import engine_failure
-from parley.live.hub import state_from_dict
+from parley.live.messages import TranscriptionChanged, decode, encode
 from parley.meetings.service import Caller, Limits, MeetingService
 from parley.pii.settings import PiiSettings
 from parley.store import Store
@@ -46,7 +45,7 @@ async def test_redaction_settings_travel_with_the_state(tmp_path: Path) -> None:
         },
     )
     assert state.status == "started"
-    travelled = state_from_dict(asdict(state))  # what the bus carries to every node
+    travelled = decode(encode(TranscriptionChanged("r", state))).state  # what the bus carries to every node
     assert PiiSettings.from_dict(travelled.extra["pii"]) == PiiSettings(
         "redact", "PII", frozenset({"NAME", "SSN"}), "en-US"
     )

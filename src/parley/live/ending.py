@@ -10,17 +10,9 @@ then sees the finals of speech in flight, then ``stopped``, then the 4410 close.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from parley.transcripts.events import TranscriptEvent, event_from_dict, event_to_dict
-
-
-def ended_message(nodes: frozenset[str], stopped: list[TranscriptEvent]) -> dict[str, Any]:
-    return {"kind": "ended", "nodes": sorted(nodes), "stopped": [event_to_dict(e) for e in stopped]}
-
-
-def closed_message(node_id: str) -> dict[str, Any]:
-    return {"kind": "closed", "node": node_id}
+from parley.live.messages import Closed, Ended
+from parley.transcripts.events import TranscriptEvent
 
 
 @dataclass
@@ -31,17 +23,14 @@ class Ending:
     stopped: list[TranscriptEvent] = field(default_factory=list)
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> Ending:
-        return cls(
-            pending=set(message.get("nodes") or ()),
-            stopped=[event_from_dict(e) for e in message.get("stopped") or ()],
-        )
+    def from_message(cls, message: Ended) -> Ending:
+        return cls(pending=set(message.nodes), stopped=list(message.stopped))
 
     @property
     def done(self) -> bool:
         return not self.pending
 
-    def closed(self, message: dict[str, Any]) -> bool:
+    def closed(self, message: Closed) -> bool:
         """Note a node's ``closed``; True once no node is left."""
-        self.pending.discard(str(message.get("node")))
+        self.pending.discard(message.node)
         return self.done

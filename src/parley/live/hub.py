@@ -11,26 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from parley.bus.base import Subscription
 from parley.live.convert import UnsupportedConfiguration, now_ms, status_event, stream_config
-from parley.live.ending import Ending, closed_message
+from parley.live.ending import Ending
+from parley.live.messages import (
+    Ack,
+    AttendeeRemoved,
+    Barrier,
+    CapabilitiesChanged,
+    Closed,
+    Ended,
+    EngineStatus,
+    Events,
+    Message,
+    Replaced,
+    TranscriptionChanged,
+    UnknownMessage,
+)
+from parley.live.messages import decode as decode_message
 from parley.live.session import AttendeeSession, CloseCode
 from parley.metrics import Metrics
 from parley.store import Attendee, Meeting, TranscriptionState
 from parley.streaming.attendee_stream import AttendeeStream
 from parley.streaming.results import RecognitionResult
-from parley.transcripts.events import TranscriptEvent, event_from_dict
+from parley.transcripts.events import TranscriptEvent
 
 if TYPE_CHECKING:
     from parley.live.runtime import LiveRuntime
 
 log = logging.getLogger(__name__)
-
-
-def state_from_dict(data: dict[str, Any]) -> TranscriptionState:
-    return TranscriptionState(**data)
 
 
 class Transcriber:
@@ -243,11 +254,13 @@ class MeetingHub:
     async def _read(self) -> None:
         assert self._subscription is not None
         try:
-            async for message in self._subscription:
+            async for raw in self._subscription:
                 try:
-                    await self._dispatch(message)
+                    await self._dispatch(decode_message(raw))
+                except UnknownMessage as exc:
+                    log.warning("hub %s skipped a message: %s", self.meeting.meeting_id, exc)
                 except Exception:
-                    log.exception("hub %s failed on %s", self.meeting.meeting_id, message.get("kind"))
+                    log.exception("hub %s failed on %s", self.meeting.meeting_id, raw.get("kind"))
         except Exception as exc:  # the bus failed (e.g. overflow): drop local clients so they reconnect
             log.error("hub %s lost its subscription: %s", self.meeting.meeting_id, exc)
             for session in list(self.sessions.values()):
@@ -259,44 +272,42 @@ class MeetingHub:
         for session in self.sessions.values():
             session.send_events(events, encoded)
 
-    async def _dispatch(self, message: dict[str, Any]) -> None:
-        kind = message.get("kind")
-        if kind == "events":
-            if message.get("origin") == self.runtime.node_id:
-                return  # finals held back during a bus outage: this node delivered them itself then
-            self.deliver([event_from_dict(e) for e in message["events"]])
-        elif kind == "transcription":
-            await self.apply(state_from_dict(message["state"]))
-            await self.runtime.bus.publish(
-                self.channel, {"kind": "ack", "request": message["request"], "node": self.runtime.node_id}
-            )
-        elif kind == "engine":
-            self.interrupted = message["status"] == "interrupted"
-        elif kind == "ended":
-            await self._begin_ending(Ending.from_message(message))
-        elif kind == "closed":
-            if self.ending is not None and self.ending.closed(message):
-                await self._end()
-        elif kind == "attendee_removed":
-            # The deleted attendee is disconnected at once; what it said before still gets its final
-            # (delivered to the others and stored), as when an attendee leaves.
-            aid = message["attendee_id"]
-            session = self.sessions.pop(aid, None)
-            if session is not None:
-                session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
-            await self._stop_transcriber(aid, finish=True)
-        elif kind == "barrier":
-            for session in self.sessions.values():
-                if session.connection_id == message["connection_id"]:
-                    session.close(CloseCode.NORMAL, "stopped")
-        elif kind == "capabilities":
-            await self._refresh_capabilities()
-        elif kind == "replaced":
-            session = self.sessions.get(message["attendee_id"])
-            if session is not None and session.connection_id != message["connection_id"]:
-                del self.sessions[message["attendee_id"]]
-                await self._stop_transcriber(message["attendee_id"], finish=True)
-                session.close(CloseCode.REPLACED, "the attendee connected again from another connection")
+    async def _dispatch(self, message: Message) -> None:
+        match message:
+            case Events(events=events, origin=origin):
+                if origin != self.runtime.node_id:  # held back in a bus outage: delivered here then
+                    self.deliver(list(events))
+            case TranscriptionChanged(request=request, state=state):
+                await self.apply(state)
+                await self.runtime.publish(self.meeting.meeting_id, Ack(request, self.runtime.node_id))
+            case EngineStatus(status=status):
+                self.interrupted = status == "interrupted"
+            case Ended():
+                await self._begin_ending(Ending.from_message(message))
+            case Closed():
+                if self.ending is not None and self.ending.closed(message):
+                    await self._end()
+            case AttendeeRemoved(attendee_id=aid):
+                # The deleted attendee is disconnected at once; what it said before still gets its final
+                # (delivered to the others and stored), as when an attendee leaves.
+                session = self.sessions.pop(aid, None)
+                if session is not None:
+                    session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
+                await self._stop_transcriber(aid, finish=True)
+            case Barrier(connection_id=connection_id):
+                for session in self.sessions.values():
+                    if session.connection_id == connection_id:
+                        session.close(CloseCode.NORMAL, "stopped")
+            case CapabilitiesChanged():
+                await self._refresh_capabilities()
+            case Replaced(attendee_id=aid, connection_id=connection_id):
+                session = self.sessions.get(aid)
+                if session is not None and session.connection_id != connection_id:
+                    del self.sessions[aid]
+                    await self._stop_transcriber(aid, finish=True)
+                    session.close(CloseCode.REPLACED, "the attendee connected again from another connection")
+            case Ack():
+                pass  # for the node coordinating the change (LiveRuntime._coordinate)
 
     # -- the meeting's end -------------------------------------------------------------------------
 
@@ -323,7 +334,7 @@ class MeetingHub:
                     async with asyncio.timeout(self.runtime.settings.ack_timeout_s):
                         await asyncio.gather(*(t.finish() for t in finishing), return_exceptions=True)
         finally:
-            await self.runtime.bus.publish(self.channel, closed_message(self.runtime.node_id))
+            await self.runtime.publish(self.meeting.meeting_id, Closed(self.runtime.node_id))
 
     async def _end_after_grace(self) -> None:
         """A node that held connections never said ``closed`` (it died): end without its finals."""

@@ -13,16 +13,28 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import asdict
 from typing import Any
 
 from parley.audio.decode import Decoder
 from parley.bus.base import BusError, ConnectionEvent, EventBus
 from parley.config import LiveSettings
 from parley.live.convert import status_event, transcript_result
-from parley.live.ending import ended_message
 from parley.live.hub import MeetingHub, Transcriber
 from parley.live.locks import KeyedLocks
+from parley.live.messages import (
+    Ack,
+    AttendeeRemoved,
+    Barrier,
+    CapabilitiesChanged,
+    Ended,
+    EngineStatus,
+    Events,
+    Message,
+    Replaced,
+    TranscriptionChanged,
+)
+from parley.live.messages import decode as decode_message
+from parley.live.messages import encode as encode_message
 from parley.live.session import AttendeeSession, CloseCode, EventFormat, Peer
 from parley.live.speech import Speech, SpeechService
 from parley.logs import bind
@@ -32,7 +44,7 @@ from parley.pii.service import PiiService
 from parley.pii.settings import PiiSettings
 from parley.store import Attendee, Meeting, Store, TranscriptionState
 from parley.streaming.results import RecognitionResult
-from parley.transcripts.events import Transcript, TranscriptEvent, event_to_dict
+from parley.transcripts.events import Transcript, TranscriptEvent
 from parley.vocabularies.apply import apply_vocabularies
 
 log = logging.getLogger(__name__)
@@ -69,7 +81,7 @@ class LiveRuntime:
         self._loops: list[asyncio.Task[None]] = []
         self._interrupted = False
         # Final results produced while the bus was down, to publish once it is back (publish_events).
-        self._replay: deque[tuple[str, dict[str, Any]]] = deque(maxlen=REPLAY_LIMIT)
+        self._replay: deque[tuple[str, Events]] = deque(maxlen=REPLAY_LIMIT)
         self._replay_lock = asyncio.Lock()
         self._bus_down = False
         self._unlisten: Callable[[], None] | None = None
@@ -157,6 +169,10 @@ class LiveRuntime:
     async def speech_ready(self) -> Speech:
         return await self.speech.ready()
 
+    async def publish(self, meeting_id: str, message: Message) -> None:
+        """Say ``message`` on the meeting's channel, to every node (raises BusError when the bus is down)."""
+        await self.bus.publish(self.channel(meeting_id), encode_message(message))
+
     async def publish_events(self, meeting_id: str, events: list[TranscriptEvent]) -> None:
         """Send events to the meeting's participants on every node.
 
@@ -164,10 +180,9 @@ class LiveRuntime:
         (in order, bounded) to be published when the bus is back, so participants on other nodes get them
         late rather than never; the store already has them (persist, then publish).
         """
-        message = {"kind": "events", "events": [event_to_dict(e) for e in events]}
         if not self._bus_down and await self._drain_replay():
             try:
-                await self.bus.publish(self.channel(meeting_id), message)
+                await self.publish(meeting_id, Events(tuple(events)))
                 return
             except BusError as exc:
                 log.warning(
@@ -178,8 +193,7 @@ class LiveRuntime:
             hub.deliver(events)
         finals = [e for e in events if isinstance(e, Transcript) and any(not r.is_partial for r in e.results)]
         if finals:
-            held = {"kind": "events", "events": [event_to_dict(e) for e in finals], "origin": self.node_id}
-            self._replay.append((meeting_id, held))
+            self._replay.append((meeting_id, Events(tuple(finals), origin=self.node_id)))
 
     async def _drain_replay(self) -> bool:
         """Publish the finals held back during an outage, oldest first; True once none is left."""
@@ -189,7 +203,7 @@ class LiveRuntime:
             while self._replay:
                 meeting_id, message = self._replay[0]
                 try:
-                    await self.bus.publish(self.channel(meeting_id), message)
+                    await self.publish(meeting_id, message)
                 except BusError as exc:
                     log.warning("event bus: held-back results not replayed yet: %s", exc)
                     return False
@@ -205,16 +219,13 @@ class LiveRuntime:
         stopped = []
         if transcription is not None and transcription.status == "started":
             stopped.append(status_event(transcription, "stopped"))
-        await self.bus.publish(self.channel(meeting.meeting_id), ended_message(nodes, stopped))
+        await self.publish(meeting.meeting_id, Ended(tuple(sorted(nodes)), tuple(stopped)))
 
     async def attendee_deleted(self, attendee: Attendee) -> None:
-        await self.bus.publish(
-            self.channel(attendee.meeting_id),
-            {"kind": "attendee_removed", "attendee_id": attendee.attendee_id},
-        )
+        await self.publish(attendee.meeting_id, AttendeeRemoved(attendee.attendee_id))
 
     async def capabilities_changed(self, meeting_id: str) -> None:
-        await self.bus.publish(self.channel(meeting_id), {"kind": "capabilities"})
+        await self.publish(meeting_id, CapabilitiesChanged())
 
     async def transcription_changed(self, meeting: Meeting, state: TranscriptionState) -> None:
         # The API call has answered by the time this runs: Stop is 200 at once, finals follow, then `stopped`.
@@ -228,15 +239,14 @@ class LiveRuntime:
             nodes = await self.store.connection_nodes(meeting.meeting_id, fresh_after)
             request = uuid.uuid4().hex
             async with self.bus.subscribe(channel) as acks:
-                await self.bus.publish(
-                    channel, {"kind": "transcription", "request": request, "state": asdict(state)}
-                )
+                await self.publish(meeting.meeting_id, TranscriptionChanged(request, state))
                 pending = set(nodes)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.ack_timeout_s if pending else 0):
-                        async for message in acks:
-                            if message.get("kind") == "ack" and message.get("request") == request:
-                                pending.discard(message["node"])
+                        async for raw in acks:
+                            message = decode_message(raw)
+                            if isinstance(message, Ack) and message.request == request:
+                                pending.discard(message.node)
                                 if not pending:
                                     break
                 if pending:
@@ -278,10 +288,7 @@ class LiveRuntime:
         session.send_control(greeting)
         hub = await self._hub(meeting)
         await hub.add(session)
-        await self.bus.publish(
-            self.channel(meeting.meeting_id),
-            {"kind": "replaced", "attendee_id": attendee.attendee_id, "connection_id": session.connection_id},
-        )
+        await self.publish(meeting.meeting_id, Replaced(attendee.attendee_id, session.connection_id))
         log.info("attendee connected (%s)", session.connection_id)
         return session
 
@@ -305,10 +312,7 @@ class LiveRuntime:
         if hub is not None:
             await hub.finish_attendee(session)
         # Per-publisher order on the channel: the barrier arrives after every result published above.
-        await self.bus.publish(
-            self.channel(session.attendee.meeting_id),
-            {"kind": "barrier", "connection_id": session.connection_id},
-        )
+        await self.publish(session.attendee.meeting_id, Barrier(session.connection_id))
 
     def audio(self, session: AttendeeSession, pcm16: bytes) -> None:
         hub = self.hubs.get(session.attendee.meeting_id)
@@ -429,5 +433,5 @@ class LiveRuntime:
     async def _announce_engine(self, status: str, message: str | None) -> None:
         for hub in list(self.hubs.values()):
             if hub.transcribing and hub.transcribers and hub.state is not None:
-                await self.bus.publish(hub.channel, {"kind": "engine", "status": status})
+                await self.publish(hub.meeting.meeting_id, EngineStatus(status))
                 await self.publish_events(hub.meeting.meeting_id, [status_event(hub.state, status, message)])

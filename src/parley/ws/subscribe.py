@@ -19,9 +19,11 @@ from parley.api.endpoint import raw_target
 from parley.auth import AuthError, SigV4Verifier
 from parley.live.convert import status_event
 from parley.live.ending import Ending
+from parley.live.messages import Closed, Ended, Events, UnknownMessage
+from parley.live.messages import decode as decode_message
 from parley.live.runtime import LiveRuntime
 from parley.live.session import CloseCode, close_reason
-from parley.transcripts.events import TranscriptEvent, event_from_dict
+from parley.transcripts.events import TranscriptEvent
 from parley.transcripts.wire import to_json, to_sdk_transcript_frame
 
 log = logging.getLogger(__name__)
@@ -89,17 +91,20 @@ class EventSubscriptionSocket:
         try:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(None) as grace:
-                    async for message in subscription:
-                        kind = message.get("kind")
-                        if kind == "events":
-                            await send([event_from_dict(e) for e in message["events"]])
-                        elif kind == "ended":
+                    async for raw in subscription:
+                        try:
+                            message = decode_message(raw)
+                        except UnknownMessage:
+                            continue  # not for subscribers (or from another version): nothing to forward
+                        if isinstance(message, Events):
+                            await send(list(message.events))
+                        elif isinstance(message, Ended):
                             # The finals of speech in flight are still to come (live/ending.py).
                             ending = Ending.from_message(message)
                             grace.reschedule(asyncio.get_running_loop().time() + 2 * grace_s)
                             if ending.done:
                                 break
-                        elif kind == "closed" and ending is not None and ending.closed(message):
+                        elif isinstance(message, Closed) and ending is not None and ending.closed(message):
                             break
             if ending is not None:
                 if ending.stopped:
