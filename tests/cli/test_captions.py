@@ -1,7 +1,8 @@
 """The caption renderer: partials replace each other in place, finals settle, plain output is finals only.
 
-A tiny terminal model replays what the renderer wrote (CR, LF, cursor-up, erase-down, colours ignored), so the
-tests check what a person would see on screen, not the exact escape sequences.
+A tiny terminal model replays what the renderer (rich's Live display) wrote — CR, LF, cursor up, erase line,
+erase down, cursor show/hide and colours ignored — so the tests check what a person would see on screen, not the
+exact escape sequences.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from parley.client.captions import CaptionRenderer
 
-_CSI = re.compile(r"\x1b\[(\d*)([A-Za-z])")
+_CSI = re.compile(r"\x1b\[\??(\d*)([A-Za-z])")
 
 
 def screen(output: str) -> list[str]:
@@ -27,6 +28,10 @@ def screen(output: str) -> list[str]:
             elif op == "J":
                 lines[row] = lines[row][:col]
                 del lines[row + 1 :]
+            elif op == "K":  # erase in line: 2 = the whole line, else from the cursor on
+                lines[row] = "" if n == 2 else lines[row][:col]
+            elif op == "G":  # cursor to column n
+                col = n - 1
             i = match.end()
             continue
         ch = output[i]

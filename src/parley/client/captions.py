@@ -5,14 +5,13 @@ Two modes, because a person and a script want different things from the same str
 - **TTY**: finals and status banners *settle* (they scroll up like ordinary output), while a small live area at
   the bottom is redrawn in place: one line per partial result still in flight (a partial is re-sent under the
   same ``resultId`` and each update replaces the whole result, see docs/protocol.md §2) and a progress bar for
-  the file being streamed. Redrawing erases the live area (cursor up + erase to end of screen) and writes it
-  again; every live line is cut to the terminal width so that no line wraps and the line count stays exact.
+  the file being streamed. ``rich`` draws it: a ``Live`` display holds the live area and prints settled lines
+  above it; every live line is cut to the terminal width (keeping its newest words) so none wraps.
 - **Plain** (stdout is not a terminal): only finals, one ``speaker: text`` line each, flushed at once, so the
   output can be piped; banners go to stderr and there are no partials or progress.
 
-The few escape sequences needed are written here; widths are terminal *cells*, measured with ``rich.cells``
-(East Asian wide characters take two columns, combining marks none), so CJK captions are cut to the width like
-any other and the redraw stays in place.
+Widths are terminal *cells* (``rich.cells``: East Asian wide characters take two columns, combining marks none),
+so CJK captions are cut to the width like any other and the redraw stays in place.
 """
 
 from __future__ import annotations
@@ -24,11 +23,17 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich.cells import cell_len, set_cell_size
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
 
-ERASE_DOWN = "\x1b[J"  # erase from the cursor to the end of the screen
-DIM, BOLD, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
-GREEN, YELLOW, RED, CYAN = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[36m"
-_STATUS_STYLE = {"started": GREEN, "resumed": GREEN, "stopped": YELLOW, "interrupted": YELLOW, "failed": RED}
+_STATUS_STYLE = {
+    "started": "green",
+    "resumed": "green",
+    "stopped": "yellow",
+    "interrupted": "yellow",
+    "failed": "red",
+}
 
 
 def speaker_of(result: dict[str, Any]) -> str:
@@ -83,8 +88,9 @@ class CaptionRenderer:
     partials: dict[str, dict[str, Any]] = field(default_factory=dict)  # resultId -> latest partial, in order
     progress: Progress | None = None
     settled: list[str] = field(default_factory=list)  # plain text of every settled line (for callers/tests)
-    _live_lines: int = 0
     _origin_ms: int | None = None
+    _console: Console | None = None
+    _live: Live | None = None
 
     @classmethod
     def for_stream(cls, out: TextIO, err: TextIO | None = None) -> CaptionRenderer:
@@ -123,8 +129,8 @@ class CaptionRenderer:
             self.out.flush()
             return
         offset = (int(result.get("startTimeMs") or 0) - (self._origin_ms or 0)) / 1000
-        stamp = self._style(f"[{_clock(offset)}]", DIM)
-        self._settle(f"{stamp} {self._style(speaker + ':', BOLD + CYAN)} {text}")
+        line = Text.assemble((f"[{_clock(offset)}]", "dim"), " ", (f"{speaker}:", "bold cyan"), f" {text}")
+        self._settle(line)
 
     def status(self, kind: str, message: str | None = None) -> None:
         line = f"── transcription {kind}" + (f": {message}" if message else "") + " ──"
@@ -134,7 +140,7 @@ class CaptionRenderer:
         """A line for the person watching (connection state, transcription status)."""
         self.settled.append(line)
         if self.tty:
-            self._settle(self._style(line, style))
+            self._settle(Text(line, style=style))
         else:
             self.err.write(line + "\n")
             self.err.flush()
@@ -149,31 +155,39 @@ class CaptionRenderer:
         """Drop the live area (leftover partials were never finalized; the bar is done)."""
         self.partials.clear()
         self.progress = None
-        self._redraw()
+        if self._live is not None:
+            self._live.update(Group(), refresh=True)
+            self._live.stop()
+            self._live = None
 
     # -- drawing -----------------------------------------------------------------------------------------
 
-    def _style(self, text: str, style: str) -> str:
-        return f"{style}{text}{RESET}" if style and self.color and self.tty else text
+    def _screen(self) -> Console:
+        if self._console is None:
+            self._console = Console(
+                file=self.out,
+                force_terminal=True,
+                color_system="standard" if self.color else None,
+                no_color=not self.color,
+                highlight=False,
+                markup=False,
+                emoji=False,
+                soft_wrap=False,
+            )
+        self._console.width = self.width()
+        return self._console
 
-    def _erase_live(self) -> str:
-        if not self._live_lines:
-            return ""
-        up = f"\x1b[{self._live_lines - 1}A" if self._live_lines > 1 else ""
-        self._live_lines = 0
-        return f"\r{up}{ERASE_DOWN}"
-
-    def _live(self) -> list[str]:
+    def _area(self) -> Group:
+        """The live area: a line per partial in flight, then the progress bar; each cut to the width."""
         width = max(10, self.width() - 1)
-        lines = []
+        lines: list[Text] = []
         for result in self.partials.values():
             text = text_of(result)
             if text:
-                speaker = speaker_of(result)
-                lines.append(self._style(_fit(f"{speaker}: {text}", width), DIM))
+                lines.append(Text(_fit(f"{speaker_of(result)}: {text}", width), style="dim", no_wrap=True))
         if self.progress is not None:
-            lines.append(self._bar(width))
-        return lines
+            lines.append(Text(self._bar(width), no_wrap=True))
+        return Group(*lines)
 
     def _bar(self, width: int) -> str:
         p = self.progress
@@ -189,13 +203,23 @@ class CaptionRenderer:
     def _redraw(self) -> None:
         if not self.tty:
             return
-        live = self._live()
-        self.out.write(self._erase_live() + "\n".join(live))
-        self._live_lines = len(live)
-        self.out.flush()
+        console = self._screen()
+        if self._live is None:
+            # Refreshed by us on every change, never by a timer thread; stdout/stderr are left alone.
+            self._live = Live(
+                self._area(),
+                console=console,
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._live.start()
+        self._live.update(self._area(), refresh=True)
 
-    def _settle(self, line: str) -> None:
-        live = self._live()
-        self.out.write(self._erase_live() + line + "\n" + "\n".join(live))
-        self._live_lines = len(live)
-        self.out.flush()
+    def _settle(self, line: Text) -> None:
+        """Print ``line`` above the live area (which rich redraws below it)."""
+        if self._live is None:
+            self._screen().print(line)
+            return
+        self._live.update(self._area(), refresh=True)  # the area without what settles; the print redraws it below
+        self._live.console.print(line)
