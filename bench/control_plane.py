@@ -322,7 +322,9 @@ def scratch_postgres(admin_url: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, database_url: str | None) -> Iterator[tuple[int, int]]:
+def running_server(
+    data_dir: Path, database_url: str | None, log: tuple[str, str] = ("warning", "text")
+) -> Iterator[tuple[int, int]]:
     """``parley serve`` exactly as users run it, with the per-account caps and API throttling lifted so the
     benchmark's thousands of meetings measure speed rather than hit quotas."""
     creds = data_dir / "credentials"
@@ -332,7 +334,7 @@ def running_server(data_dir: Path, database_url: str | None) -> Iterator[tuple[i
     port = free_port()
     cmd = [
         sys.executable, "-m", "parley", "serve", "--port", str(port), "--data-dir", str(data_dir / "data"),
-        "--credentials", str(creds), "--log-level", "warning",
+        "--credentials", str(creds), "--log-level", log[0], "--log-format", log[1],
         "--max-active-meetings", "100000000", "--max-transcriptions", "100000000", "--api-rate", "0",
     ]  # fmt: skip
     if database_url:
@@ -449,6 +451,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    p.add_argument(
+        "--server-log",
+        default="warning,text",
+        metavar="LEVEL,FORMAT",
+        help="the server's --log-level and --log-format: debug,json logs one JSON line per request "
+        "(the cost of observability; /metrics is always on)",
+    )
     args = p.parse_args(argv)
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     unknown = set(ops) - set(OPS)
@@ -463,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="parley-bench-")))
         url = stack.enter_context(scratch_postgres(args.postgres_admin_url)) if args.postgres else None
-        port, pid = stack.enter_context(running_server(tmp, url))
+        level, fmt = args.server_log.split(",", 1)
+        port, pid = stack.enter_context(running_server(tmp, url, (level, fmt)))
         print(f"server pid {pid} on 127.0.0.1:{port}", flush=True)
         for op in ops:
             op_rows = run_op(op, port, pid, args)
