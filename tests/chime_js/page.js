@@ -88,6 +88,7 @@ window.parleyJoin = async (meeting, attendee, options = {}) => {
       const alternative = result.alternatives[0];
       state.events.push({
         kind: "transcript",
+        resultId: result.resultId,
         isPartial: result.isPartial,
         startTimeMs: result.startTimeMs,
         transcript: alternative.transcript,

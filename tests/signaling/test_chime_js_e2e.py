@@ -322,6 +322,30 @@ def test_two_chime_sdk_clients_meet_in_chromium(
         ]
         assert all(p["present"] for p in lee_presence)
 
+        # Stop while Sam is talking (the fake microphone loops the clip): through the SDK each client gets the
+        # finals of what was said, then `stopped`, and stays connected; a second Start transcribes again.
+        chime.stop_meeting_transcription(MeetingId=mid)
+        stopped_status = "window.parley.events.some(e => e.kind === 'status' && e.type === 'stopped')"
+        for page in (speaker, listener):
+            page.wait_for_function(stopped_status, timeout=WAIT_MS)
+        events = listener.evaluate("window.parley.events")
+        at = max(i for i, e in enumerate(events) if e["kind"] == "status" and e["type"] == "stopped")
+        shown = {e["resultId"] for e in events[:at] if e["kind"] == "transcript"}
+        settled = {e["resultId"] for e in events[:at] if e["kind"] == "transcript" and not e["isPartial"]}
+        assert shown == settled, "a result shown before `stopped` never got its final"
+        listener.wait_for_timeout(1500)  # Sam keeps talking: after `stopped` nothing more is transcribed
+        assert not [
+            e for e in listener.evaluate("window.parley.events")[at + 1 :] if e["kind"] == "transcript"
+        ]
+        restarted_ms = time.time() * 1000
+        chime.start_meeting_transcription(
+            MeetingId=mid, TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}}
+        )
+        for page in (speaker, listener):
+            page.wait_for_function(budget_final, arg=[sam["AttendeeId"], restarted_ms], timeout=WAIT_MS)
+            assert page.evaluate("window.parley.stopped") is None  # the socket stayed up throughout
+        assert speaker.evaluate("window.parley.starts") == 2  # no reconnect was needed
+
         chime.delete_meeting(MeetingId=mid)
         for page in (speaker, listener):
             page.wait_for_function("window.parley.stopped !== null", timeout=WAIT_MS)
