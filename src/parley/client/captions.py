@@ -221,5 +221,7 @@ class CaptionRenderer:
         if self._live is None:
             self._screen().print(line)
             return
-        self._live.update(self._area(), refresh=True)  # the area without what settles; the print redraws it below
+        self._live.update(
+            self._area(), refresh=True
+        )  # the area without what settles; the print redraws it below
         self._live.console.print(line)

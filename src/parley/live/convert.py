@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from parley.meetings.configuration import parse as parse_configuration
 from parley.store import TranscriptionState
 from parley.streaming.results import RecognitionResult, StreamConfig
 from parley.transcripts.events import (
@@ -43,37 +44,29 @@ def status_event(
     )
 
 
-def _names(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
-
-
 def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | None = None) -> StreamConfig:
     """Map EngineTranscribeSettings (or the medical settings) onto the speech core's StreamConfig.
 
     ``vocabularies`` is the snapshot StartMeetingTranscription stored (``parley.vocabularies.apply``): its
     phrases bias recognition through the engine's hotword prompt.
     """
-    medical = configuration.get("EngineTranscribeMedicalSettings")
-    if medical is not None:
+    e = parse_configuration(configuration)
+    if e.medical:
         # PHI identification (ContentIdentificationType) is applied to results by parley.pii, not the engine.
         # Transcribe Medical is US English; parley serves it with the same speech model as Transcribe
         # (operations.md "Transcribe Medical"). A medical vocabulary biases it like a custom vocabulary.
-        language = medical.get("LanguageCode", "en-US")
+        language = e.language_code or "en-US"
         return StreamConfig(language_code=language, hotwords=hotwords(vocabularies, (language,)))
-    s: dict[str, Any] = configuration.get("EngineTranscribeSettings") or {}
     # ContentIdentificationType/ContentRedactionType/PiiEntityTypes act on results (parley.pii), not here.
     try:
         return StreamConfig(
-            language_code=s.get("LanguageCode"),
-            identify_language=bool(s.get("IdentifyLanguage")),
-            language_options=_names(s.get("LanguageOptions")),
-            preferred_language=s.get("PreferredLanguage"),
-            enable_partial_results_stabilization=bool(s.get("EnablePartialResultsStabilization")),
-            partial_results_stability=s.get("PartialResultsStability"),
-            hotwords=hotwords(
-                vocabularies,
-                _names(s.get("LanguageOptions")) if s.get("IdentifyLanguage") else (s.get("LanguageCode"),),
-            ),
+            language_code=e.language_code,
+            identify_language=e.identify_language,
+            language_options=e.language_options,
+            preferred_language=e.preferred_language,
+            enable_partial_results_stabilization=e.stabilization,
+            partial_results_stability=e.stability,  # type: ignore[arg-type]
+            hotwords=hotwords(vocabularies, e.languages),
         )
     except ValueError as exc:
         raise UnsupportedConfiguration(str(exc)) from None

@@ -21,9 +21,9 @@ from parley.config import Limits
 from parley.errors import ServiceError, bad_request, not_found
 from parley.meetings import capabilities as caps
 from parley.meetings import ids
+from parley.meetings.configuration import parse as parse_configuration
 from parley.meetings.transcription import (
     check_engines,
-    engine_settings,
     transcribe_failure,
     transcription_region,
 )
@@ -545,20 +545,11 @@ class MeetingService:
 
         A medical configuration's ``VocabularyName`` names a Transcribe Medical vocabulary (their own namespace).
         """
-        medical = config.get("EngineTranscribeMedicalSettings") is not None
-        s = engine_settings(config)
-
-        def names(*keys: str) -> list[str]:
-            return [n.strip() for k in keys for n in (s.get(k) or "").split(",") if n.strip()]
-
+        e = parse_configuration(config)
         vocabularies = await self.store.get_vocabularies(
-            "medical" if medical else "vocabulary",
-            account_id,
-            names("VocabularyName", "VocabularyNames"),
+            "medical" if e.medical else "vocabulary", account_id, list(e.vocabularies)
         )
-        filters = await self.store.get_vocabularies(
-            "filter", account_id, names("VocabularyFilterName", "VocabularyFilterNames")
-        )
+        filters = await self.store.get_vocabularies("filter", account_id, list(e.vocabulary_filters))
         return {v.name: v for v in vocabularies}, {f.name: f for f in filters}
 
     async def stop_meeting_transcription(self, caller: Caller, params: dict[str, Any]) -> None:
@@ -587,11 +578,7 @@ class MeetingService:
 def _vocabulary_language_failure(config: dict[str, Any], records: list[VocabularyRecord]) -> str | None:
     """Transcribe refuses a vocabulary or filter whose language is not the stream's (or, with language
     identification, not one of the language options)."""
-    s = engine_settings(config)
-    if s.get("IdentifyLanguage"):
-        allowed = {o.strip() for o in (s.get("LanguageOptions") or "").split(",") if o.strip()}
-    else:
-        allowed = {s.get("LanguageCode")}
+    allowed = set(parse_configuration(config).languages)
     for record in records:
         if record.language_code not in allowed:
             noun = "vocabulary filter" if record.kind == "filter" else "vocabulary"
@@ -610,12 +597,9 @@ def _vocabulary_extra(
 
     if not vocabularies and not filters:
         return {}
-    s = engine_settings(config)
+    e = parse_configuration(config)
     snap = snapshot(
-        list(vocabularies.values()),
-        list(filters.values()),
-        s.get("VocabularyFilterMethod"),
-        s.get("LanguageCode"),
+        list(vocabularies.values()), list(filters.values()), e.vocabulary_filter_method, e.language_code
     )
     return {"vocabularies": snap}
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from parley.errors import bad_request
+from parley.meetings.configuration import names, parse
 
 TRANSCRIBE_REGIONS = frozenset(
     {
@@ -102,10 +103,6 @@ def _nearest_by_prefix(media_region: str, available: frozenset[str]) -> str:
     return same_area[0] if same_area else "us-east-1"
 
 
-def _names(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
 def transcribe_failure(
     config: dict[str, Any],
     *,
@@ -117,27 +114,24 @@ def transcribe_failure(
     ``vocabulary_exists``/``vocabulary_filter_exists`` look names up in parley's Transcribe vocabulary
     store; until that API exists no name resolves, exactly as an account with no vocabularies.
     """
-    medical = config.get("EngineTranscribeMedicalSettings")
-    if medical is not None:
+    e = parse(config)
+    if e.medical:
         # Every other medical field is an enum the model already validated.
-        name = medical.get("VocabularyName")
+        name = e.vocabulary_name
         if name and not vocabulary_exists(name):
             return (
                 f"The requested medical vocabulary {name} couldn't be found. Check the vocabulary name and "
                 "try your request again."
             )
         return None
-    s: dict[str, Any] = config.get("EngineTranscribeSettings") or {}
-    identify = bool(s.get("IdentifyLanguage"))
-    language = s.get("LanguageCode")
-    options = _names(s.get("LanguageOptions"))
-    if s.get("ContentIdentificationType") and s.get("ContentRedactionType"):
+    identify, language, options = e.identify_language, e.language_code, e.language_options
+    if e.content_identification and e.content_redaction:
         return (
             "You can't set both ContentIdentificationType and ContentRedactionType. Choose one and try again."
         )
-    if s.get("PiiEntityTypes") and not (s.get("ContentIdentificationType") or s.get("ContentRedactionType")):
+    if e.pii_entity_types and not (e.content_identification or e.content_redaction):
         return "PiiEntityTypes requires ContentIdentificationType or ContentRedactionType. Add one and try again."
-    bad_types = [t for t in _names(s.get("PiiEntityTypes")) if t not in PII_ENTITY_TYPES]
+    bad_types = [t for t in names(e.pii_entity_types) if t not in PII_ENTITY_TYPES]
     if bad_types:
         return f"Invalid PiiEntityTypes value(s): {', '.join(bad_types)}."
     if identify and language:
@@ -146,7 +140,7 @@ def transcribe_failure(
         return "You must set either LanguageCode or IdentifyLanguage."
     if options and not identify:
         return "LanguageOptions requires IdentifyLanguage. Set IdentifyLanguage to true and try again."
-    if s.get("PreferredLanguage") and not identify:
+    if e.preferred_language and not identify:
         return "PreferredLanguage requires IdentifyLanguage and LanguageOptions."
     if identify:
         if len(options) < 2:
@@ -157,41 +151,38 @@ def transcribe_failure(
         bases = [o.split("-")[0] for o in options]
         if len(set(bases)) != len(bases):
             return "LanguageOptions can include only one dialect per language."
-        preferred = s.get("PreferredLanguage")
-        if preferred and preferred not in options:
+        if e.preferred_language and e.preferred_language not in options:
             return "PreferredLanguage must be one of the languages in LanguageOptions."
-        if s.get("LanguageModelName"):
+        if e.language_model_name:
             return "Language identification can't be combined with a custom language model."
-        if s.get("ContentRedactionType"):
+        if e.content_redaction:
             return "Language identification can't be combined with content redaction."
-        if s.get("VocabularyName") or s.get("VocabularyFilterName"):
+        if e.vocabulary_name or e.vocabulary_filter_name:
             return (
                 "With IdentifyLanguage use VocabularyNames and VocabularyFilterNames instead of "
                 "VocabularyName and VocabularyFilterName."
             )
-    elif s.get("VocabularyNames") or s.get("VocabularyFilterNames"):
+    elif e.vocabulary_names or e.vocabulary_filter_names:
         return "VocabularyNames and VocabularyFilterNames can only be used with IdentifyLanguage."
-    if s.get("PartialResultsStability") and not s.get("EnablePartialResultsStabilization"):
+    if e.stability and not e.stabilization:
         return "PartialResultsStability requires EnablePartialResultsStabilization to be true."
-    if s.get("VocabularyFilterMethod") and not (
-        s.get("VocabularyFilterName") or s.get("VocabularyFilterNames")
-    ):
+    if e.vocabulary_filter_method and not e.vocabulary_filters:
         return "VocabularyFilterMethod requires a vocabulary filter name."
-    pii = s.get("ContentIdentificationType") or s.get("ContentRedactionType")
+    pii = e.content_identification or e.content_redaction
     if pii and language and language not in PII_LANGUAGES:
         return f"PII identification and redaction aren't supported for language {language}."
-    if s.get("LanguageModelName"):
+    if e.language_model_name:
         return (
-            f"The requested language model {s['LanguageModelName']} couldn't be found. "
+            f"The requested language model {e.language_model_name} couldn't be found. "
             "Check the language model name and try your request again."
         )
-    for name in [*_names(s.get("VocabularyName")), *_names(s.get("VocabularyNames"))]:
+    for name in e.vocabularies:
         if not vocabulary_exists(name):
             return (
                 f"The requested vocabulary {name} couldn't be found. Check the vocabulary name and try your "
                 "request again."
             )
-    for name in [*_names(s.get("VocabularyFilterName")), *_names(s.get("VocabularyFilterNames"))]:
+    for name in e.vocabulary_filters:
         if not vocabulary_filter_exists(name):
             return (
                 f"The requested vocabulary filter {name} couldn't be found. Check the vocabulary filter name "

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from parley.meetings.configuration import names
+
 Mode: TypeAlias = Literal["identify", "redact"]
 Category: TypeAlias = Literal["PII", "PHI"]
 
@@ -83,10 +85,10 @@ class PiiSettings:
 
 def entity_types(value: str | None) -> frozenset[str]:
     """``PiiEntityTypes`` ("NAME, PHONE" — spaces allowed; absent or ``ALL`` means every type)."""
-    names = {v.strip() for v in (value or "").split(",") if v.strip()}
-    if not names or "ALL" in names:
+    given = set(names(value))
+    if not given or "ALL" in given:
         return frozenset(PII_TYPES)
-    return frozenset(names & set(PII_TYPES))
+    return frozenset(given & set(PII_TYPES))
 
 
 def pii_settings(configuration: dict[str, Any]) -> PiiSettings | None:
