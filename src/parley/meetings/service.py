@@ -157,6 +157,21 @@ class MeetingService:
             raise not_found(f"Meeting <{meeting_id}> not found")
         return meeting
 
+    # -- reads for the console (parley's own API, not modeled by AWS) -----------------------------
+
+    async def find_meeting(self, caller: Caller, meeting_id: str) -> Meeting | None:
+        """The caller's meeting, or None once it has ended (the console keeps showing ended ones)."""
+        return await self.store.get_meeting(caller.account_id, meeting_id.lower())
+
+    async def account_meetings(self, caller: Caller) -> list[Meeting]:
+        """Every active meeting of the caller's account, however it was created."""
+        return await self.store.list_meetings(caller.account_id)
+
+    async def transcription_state(self, caller: Caller, meeting_id: str) -> TranscriptionState | None:
+        """The meeting's transcription state (None if it was never transcribed); NotFound if not the caller's."""
+        meeting = await self._meeting(caller, meeting_id)
+        return await self.store.get_transcription(meeting.meeting_id)
+
     def _check_meeting_request(self, params: dict[str, Any]) -> None:
         if params["MediaRegion"] not in MEDIA_REGIONS:
             raise bad_request(f"MediaRegion {params['MediaRegion']} is not a supported media region")

@@ -39,7 +39,7 @@ from parley.protocol import jsondoc
 from parley.protocol.serializer import error_status
 from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model, shape_pattern
 from parley.protocol.validate import validate
-from parley.store import Meeting, Store
+from parley.store import Meeting
 from parley.vocabularies.service import VocabularyService
 
 if TYPE_CHECKING:
@@ -156,7 +156,6 @@ class ConsoleApi:
         self,
         meetings: MeetingService,
         credentials: CredentialStore,
-        store: Store,
         public_url: str | None,
         sessions: ConsoleSessions | None = None,
         service_model: ServiceModel | None = None,
@@ -170,7 +169,6 @@ class ConsoleApi:
         self.transcribe_model = load_service_model(*TRANSCRIBE)
         self.meetings = meetings
         self.credentials = credentials
-        self.store = store
         self.public_url = public_url
         self.sessions = sessions or ConsoleSessions()
         self.model = service_model or load_service_model(*CHIME_SDK_MEETINGS)
@@ -298,12 +296,14 @@ class ConsoleApi:
         self, request: Request, session: ConsoleSession, m: ConsoleMeeting
     ) -> dict[str, Any]:
         """A meeting this session knows of (it may have ended since)."""
-        meeting = await self.store.get_meeting(session.account_id, m.meeting_id)
+        meeting = await self.meetings.find_meeting(session.caller, m.meeting_id)
         if meeting is not None:
-            return await self._live_summary(request, meeting)
+            return await self._live_summary(request, session, meeting)
         return _ended_summary(m)
 
-    async def _live_summary(self, request: Request, meeting: Meeting) -> dict[str, Any]:
+    async def _live_summary(
+        self, request: Request, session: ConsoleSession, meeting: Meeting
+    ) -> dict[str, Any]:
         summary: dict[str, Any] = {
             "MeetingId": meeting.meeting_id,
             "ExternalMeetingId": meeting.external_meeting_id,
@@ -311,7 +311,7 @@ class ConsoleApi:
             "Ended": False,
             "Meeting": self.meetings.meeting_shape(meeting, self._base_url(request)),
         }
-        state = await self.store.get_transcription(meeting.meeting_id)
+        state = await self.meetings.transcription_state(session.caller, meeting.meeting_id)
         if state is not None:
             summary["Transcription"] = {
                 "Status": state.status,
@@ -323,8 +323,8 @@ class ConsoleApi:
     async def list_meetings(self, request: Request, session: ConsoleSession) -> Response:
         """Every meeting of the account, however it was created (newest first), then the ones this session
         saw end (their transcripts stay under /transcripts)."""
-        stored = await self.store.list_meetings(session.account_id)
-        out = [await self._live_summary(request, m) for m in reversed(stored)]
+        stored = await self.meetings.account_meetings(session.caller)
+        out = [await self._live_summary(request, session, m) for m in reversed(stored)]
         live = {m.meeting_id for m in stored}
         ended = [m for m in session.meetings.values() if m.meeting_id not in live]
         out += [_ended_summary(m) for m in sorted(ended, key=lambda m: m.created_at, reverse=True)]
@@ -444,7 +444,7 @@ class ConsoleApi:
             {"MeetingId": meeting_id, "TranscriptionConfiguration": body.get("TranscriptionConfiguration")},
         )
         await self.meetings.start_meeting_transcription(session.caller, params)
-        state = await self.store.get_transcription(meeting_id)
+        state = await self.meetings.transcription_state(session.caller, meeting_id)
         return JSONResponse(
             {
                 "Status": state.status if state else "unknown",
@@ -633,15 +633,12 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
 def web_routes(
     meetings: MeetingService,
     credentials: CredentialStore,
-    store: Store,
     settings: Settings,
     follow: Follow | None = None,
     vocabularies: VocabularyService | None = None,
 ) -> list[BaseRoute]:
     """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
-    api = ConsoleApi(
-        meetings, credentials, store, settings.public_url, follow=follow, vocabularies=vocabularies
-    )
+    api = ConsoleApi(meetings, credentials, settings.public_url, follow=follow, vocabularies=vocabularies)
     return [
         Route("/", _page("console.html"), methods=["GET"]),
         Route("/join", _page("join.html"), methods=["GET"]),
