@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +90,7 @@ class Room:
         """
         while self.members:
             await asyncio.sleep(interval_s)
-            present = [c for c in self.members.values() if c.announced and not c.ended]
+            present = [c for c in self.members.values() if c.announced and c.phase is not Phase.ENDED]
             if not present:
                 continue
             message = frames.audio_metadata(
@@ -128,6 +130,22 @@ class SignalPeer:
         await self.connection.session_closed(code, reason)
 
 
+class Phase(enum.Enum):
+    """Where a signaling connection is in its life; TRANSITIONS says which frames each phase handles.
+
+    OPEN: accepted, waiting for JOIN. JOINED: JOIN_ACK and INDEX went out; media and data messages flow, and the
+    session's end is told as AUDIO_STATUS rather than a close. ENDED: that AUDIO_STATUS went out; no more media or
+    events, LEAVE is still answered. HUNG_UP: the server closed the socket (data-message hard limit, D28); frames
+    still in flight are ignored. What a phase does not list (CLIENT_METRIC, video, a second JOIN, ...) is
+    ignored, as the SDK expects of an audio-only server; SUBSCRIBE before JOIN is a client error (close 4400).
+    """
+
+    OPEN = "open"
+    JOINED = "joined"
+    ENDED = "ended"
+    HUNG_UP = "hung_up"
+
+
 class Connection:
     """One client's signaling socket and, after SUBSCRIBE, its peer connection."""
 
@@ -139,15 +157,13 @@ class Connection:
         self.room: Room | None = None
         self.stream_id = 0
         self.muted = False
-        self.indexed = False  # INDEX went out: from here on, ends are AUDIO_STATUS, not closes
-        self.ended = False  # AUDIO_STATUS sent, or the session is over: no more media or events
+        self.phase = Phase.OPEN
         self.pc: RTCPeerConnection | None = None
         self.mix: MixTrack | None = None
         self.announced = False
         self.audio_session_id: int | None = None  # from JOIN: the same id on a new socket is a reconnect
         self.superseded = False  # the same client (same audio_session_id) joined again on a new socket
         self.gone = False  # dropped without LEAVE: held in the roster for the reconnect grace
-        self.hung_up = False  # closed by the server for breaking a data-message hard limit
         self._grace: asyncio.TimerHandle | None = None
         self._uplink = UplinkPcm()
         self.level = LevelMeter()  # uplink level between two volume indicators
@@ -190,7 +206,7 @@ class Connection:
         task.add_done_callback(self._tasks.discard)
 
     async def session_closed(self, code: int, reason: str) -> None:
-        if not self.indexed:
+        if self.phase is Phase.OPEN:  # before INDEX the SDK reads a close, after it an AUDIO_STATUS
             await self.close_socket(code, reason)
             return
         if code == CloseCode.REPLACED and self.superseded:
@@ -202,7 +218,7 @@ class Connection:
         if status is None:
             await self.close_socket(1000 if code == CloseCode.NORMAL else 4500, reason)
             return
-        self.ended = True
+        self.phase = Phase.ENDED
         await self.send(frames.audio_status(status))
         await self.stop_media(dropped=False)
         # The SDK answers a terminal AUDIO_STATUS with LEAVE and closes; hang up if it does not.
@@ -214,28 +230,28 @@ class Connection:
     # -- frames ------------------------------------------------------------------------------
 
     async def handle(self, frame: Any) -> None:
-        if self.hung_up:
-            return  # frames still in flight after the hard-limit hang-up
-        kind = frame.type
-        if kind == pb.SdkSignalFrame.PING_PONG:
-            if frame.ping_pong.type == pb.PING:
-                await self.send(frames.pong(frame.ping_pong.ping_id))
-        elif kind == pb.SdkSignalFrame.JOIN:
-            await self._join(frame)
-        elif kind == pb.SdkSignalFrame.SUBSCRIBE:
-            await self._subscribe(frame)
-        elif kind == pb.SdkSignalFrame.LEAVE:
-            await self.send(frames.leave_ack())
-            await self.stop_media(dropped=False)
-        elif kind == pb.SdkSignalFrame.AUDIO_CONTROL:
-            self._mute(frame.audio_control.muted)
-        elif kind == pb.SdkSignalFrame.DATA_MESSAGE:
-            await self._relay(frame)
-        # CLIENT_METRIC, MEETING_SESSION_TIMING, video frames...: nothing to do for audio only.
+        """Handle ``frame`` as the transition table says for the current phase (TRANSITIONS, below)."""
+        handler = TRANSITIONS[self.phase].get(frame.type)
+        if handler is not None:
+            await handler(self, frame)
+
+    async def _ping(self, frame: Any) -> None:
+        if frame.ping_pong.type == pb.PING:
+            await self.send(frames.pong(frame.ping_pong.ping_id))
+
+    async def _leave(self, _frame: Any) -> None:
+        await self.send(frames.leave_ack())
+        await self.stop_media(dropped=False)
+
+    async def _audio_control(self, frame: Any) -> None:
+        self._mute(frame.audio_control.muted)
+
+    async def _subscribe_before_join(self, _frame: Any) -> None:
+        await self.close_socket(CloseCode.BAD_REQUEST, "SUBSCRIBE before JOIN")
 
     async def _join(self, frame: Any) -> None:
         if self.session is not None:
-            return  # one JOIN per socket; a reconnect opens a new socket
+            return  # a JOIN whose session is being set up (the phase moves on once INDEX is out)
         if frame.join.HasField("audio_session_id"):
             self.audio_session_id = frame.join.audio_session_id
             earlier = self.endpoint.rooms.get(self.attendee.meeting_id)
@@ -256,19 +272,14 @@ class Connection:
         room.joined.add(self)
         await self.send(frames.join_ack(self.endpoint.turn.issue(self.attendee.attendee_id)))
         await self.send(frames.index(len(room.members) + 1))
-        self.indexed = True
+        self.phase = Phase.JOINED
         # Late joiners and reconnects get the kept data messages right after INDEX. Taken in the same step
-        # as ``indexed``: earlier messages are in the buffer and were not relayed here, later ones will be.
+        # as the phase change: earlier messages are in the buffer and were not relayed here, later ones will be.
         kept = room.data.buffered()
         for start in range(0, len(kept), REPLAY_CHUNK):
             await self.send(frames.data_messages(kept[start : start + REPLAY_CHUNK]))
 
     async def _subscribe(self, frame: Any) -> None:
-        if self.session is None or self.room is None:
-            await self.close_socket(CloseCode.BAD_REQUEST, "SUBSCRIBE before JOIN")
-            return
-        if self.ended:
-            return
         if frame.sub.HasField("audio_muted"):
             self.muted = frame.sub.audio_muted
         offer = RTCSessionDescription(sdp=frame.sub.sdp_offer, type="offer")
@@ -315,7 +326,7 @@ class Connection:
         return pc
 
     def _uplink_frame(self, frame: AudioFrame) -> None:
-        if self.ended or self.session is None:
+        if self.phase is not Phase.JOINED or self.session is None:
             return
         mono, pcm = self._uplink.convert(frame)
         self.runtime.audio(self.session, pcm)
@@ -344,7 +355,7 @@ class Connection:
         higher stream id by then), so presence never flaps false on a reconnect.
         """
         room = self.room
-        if self.announced or self.ended or room is None:
+        if self.announced or self.phase is Phase.ENDED or room is None:
             return
         self.announced = True
         previous = room.members.get(self.attendee.attendee_id)
@@ -379,7 +390,7 @@ class Connection:
         ``throttled``. Reserved ``aws:`` topics are dropped. Over a hard limit the sender is hung up on.
         """
         room = self.room
-        if room is None or self.ended:
+        if room is None:
             return
         relayed: list[dict[str, Any]] = []
         returned: list[dict[str, Any]] = []
@@ -408,13 +419,13 @@ class Connection:
         if relayed:
             message = frames.data_messages(relayed)
             for other in room.joined:
-                if other is not self and other.indexed and not other.ended:
+                if other is not self and other.phase is Phase.JOINED:
                     other.post(message)
         if returned:
             # Awaited, not posted: on a hang-up the verdicts on the earlier messages must precede the close.
             await self.send(frames.data_messages(returned))
         if hang_up:
-            self.hung_up = True
+            self.phase = Phase.HUNG_UP
             log.warning("hanging up on %s: data messages over the hard limit", self.attendee.attendee_id)
             await self.close_socket(HARD_LIMIT_CLOSE, "data messages over the hard limit")
 
@@ -446,7 +457,7 @@ class Connection:
         if room.members.get(self.attendee.attendee_id) is not self:
             self.endpoint.drop_room(room)  # forgets the room only once it is empty
             return
-        if dropped and not self.ended:
+        if dropped and self.phase is not Phase.ENDED:
             # The SDK reconnects after an abrupt drop, with a new socket and the same audio_session_id.
             self.gone = True
             self._hold()
@@ -489,6 +500,32 @@ class Connection:
             await session.wait_closed()
         for task in list(self._tasks):
             task.cancel()
+
+
+Handler = Callable[[Connection, Any], Awaitable[None]]
+_F = pb.SdkSignalFrame
+TRANSITIONS: dict[Phase, dict[int, Handler]] = {
+    Phase.OPEN: {
+        _F.PING_PONG: Connection._ping,
+        _F.JOIN: Connection._join,
+        _F.SUBSCRIBE: Connection._subscribe_before_join,
+        _F.LEAVE: Connection._leave,
+        _F.AUDIO_CONTROL: Connection._audio_control,
+    },
+    Phase.JOINED: {
+        _F.PING_PONG: Connection._ping,
+        _F.SUBSCRIBE: Connection._subscribe,
+        _F.LEAVE: Connection._leave,
+        _F.AUDIO_CONTROL: Connection._audio_control,
+        _F.DATA_MESSAGE: Connection._relay,
+    },
+    Phase.ENDED: {
+        _F.PING_PONG: Connection._ping,
+        _F.LEAVE: Connection._leave,
+        _F.AUDIO_CONTROL: Connection._audio_control,
+    },
+    Phase.HUNG_UP: {},
+}
 
 
 class SignalingSocket:
