@@ -38,7 +38,7 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 test: install-test system-deps
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench harness
 	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(ARGS)
 
 # The fuzz suites with many random examples each (minutes); `make test` runs them with a few fixed ones.
@@ -46,7 +46,7 @@ fuzz: install-test
 	PARLEY_FUZZ_PROFILE=long $(BIN)/python -m pytest tests/fuzz $(ARGS)
 
 lint: install-test
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench harness
 
 bench: install-test
 	$(BIN)/python bench/control_plane.py

@@ -52,7 +52,7 @@ FRAME = 320  # 20 ms
 
 def norm_words(text: str) -> list[str]:
     if REAL:
-        from tests.speech.devset import normalize_words
+        from harness.devset import normalize_words
 
         return normalize_words(text)
     return re.sub(r"[^\w' ]+", " ", text.casefold()).split()
@@ -89,9 +89,9 @@ class Clip:
 
 
 def load_real_clips(limit: int | None) -> list[Clip]:
-    """The real-speech development set (tests/speech/devset.py: LibriVox readings, JFK, spoken cards), with
+    """The real-speech development set (harness/devset.py: LibriVox readings, JFK, spoken cards), with
     every clip separated by 1.5 s of silence, as a speaker pausing between topics."""
-    from tests.speech.devset import devset
+    from harness.devset import devset
 
     gap = np.zeros(int(1.5 * 16000), dtype=np.float32)
     return [Clip(c.name, np.concatenate([c.samples, gap]), c.reference or "") for c in devset()[:limit]]

@@ -8,7 +8,7 @@ the end of that word was sent. Both processes run on this machine, so they share
 
     .venv/bin/python bench/live.py [--levels 1,2,3,4] [--seconds 40] [--real]
 
-``--real`` plays the real-speech development set (tests/speech/devset.py: people reading, not espeak-ng) instead of
+``--real`` plays the real-speech development set (harness/devset.py: people reading, not espeak-ng) instead of
 the synthetic clips; it is the set the targets are stated for.
 
 ``--flood`` measures one meeting quiet, then again while another meeting is abused: an attendee floods audio at
@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.live.client import AttendeeClient, clip_pcm16  # noqa: E402
-from tests.support.server import ServerProcess, write_credentials  # noqa: E402
+from harness.attendee import AttendeeClient, clip_pcm16  # noqa: E402
+from harness.server import ServerProcess, write_credentials  # noqa: E402
 
 CLIPS = ["en_us_budget", "en_gb_two"]
 CONFIG = {
@@ -60,7 +60,7 @@ def speech_pcm(real: bool) -> bytes:
     """What every speaker says (looped): clips with 1 s of silence between them, PCM16 16 kHz."""
     if not real:
         return b"".join(clip_pcm16(c) + b"\x00\x00" * 16000 for c in CLIPS)
-    from tests.speech.devset import devset
+    from harness.devset import devset
 
     from parley.audio.frames import float32_to_pcm16
 

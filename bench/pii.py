@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.pii.results import result_of  # noqa: E402
+from harness.pii_results import result_of  # noqa: E402
 
 from parley.pii.service import PiiService  # noqa: E402
 from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings  # noqa: E402

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.server import ServerProcess, write_credentials
+from harness.server import ServerProcess, write_credentials
 
 
 @pytest.fixture(scope="session")

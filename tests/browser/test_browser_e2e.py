@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from harness.server import IDENTITIES, ServerProcess
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-from tests.support.server import IDENTITIES, ServerProcess
 
 pytestmark = pytest.mark.model
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
+from harness.server import IDENTITIES, ServerProcess, write_credentials
 
 CSRF = {"X-Parley-Console": "1"}
 

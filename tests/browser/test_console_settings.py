@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.server import ServerProcess
 
 from tests.browser.test_browser_e2e import (
     CAPTION_WAIT_MS,
@@ -24,7 +25,6 @@ from tests.browser.test_browser_e2e import (
     pages,  # noqa: F401 - a fixture
     sign_in,
 )
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
 

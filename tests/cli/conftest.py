@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tests.support.server import IDENTITIES, ServerProcess
+from harness.server import IDENTITIES, ServerProcess
 
 
 @dataclass

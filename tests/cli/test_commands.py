@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.server import IDENTITIES
+
 from parley.cli import _client_parsers
 from parley.client.commands import engine_settings
 from tests.cli.conftest import Cli, json_out
-from tests.support.server import IDENTITIES
 
 
 def create_meeting(cli: Cli, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:

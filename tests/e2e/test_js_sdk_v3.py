@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.server import ACCOUNT_A, IDENTITIES, ServerProcess
+from harness.server import ACCOUNT_A, IDENTITIES, ServerProcess
 
 GUID = re.compile(r"^[a-f0-9]{8}(-[a-f0-9]{4}){3}-[a-f0-9]{12}$")
 JSV3 = Path(__file__).resolve().parent.parent / "jsv3"

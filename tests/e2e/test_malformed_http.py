@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.support.server import ServerProcess
-from tests.support.signing import signed_request
+from harness.server import ServerProcess
+from harness.signing import signed_request
 
 MID = "5d3b0d6c-2f1e-4b8a-9c0d-1e2f3a4b5c6d"
 

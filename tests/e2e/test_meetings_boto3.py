@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-from tests.support.server import ACCOUNT_A, ServerProcess
+from harness.server import ACCOUNT_A, ServerProcess
 
 GUID = re.compile(r"^[a-f0-9]{8}(-[a-f0-9]{4}){3}-[a-f0-9]{12}$")
 DEFAULT_CAPS = {"Audio": "SendReceive", "Video": "SendReceive", "Content": "SendReceive"}
@@ -521,7 +520,7 @@ def test_authentication_failures(server: ServerProcess, meeting: dict[str, Any])
     assert code_of(info.value) == "UnrecognizedClientException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
-    from tests.support.server import IDENTITIES
+    from harness.server import IDENTITIES
 
     key, _secret, _ = IDENTITIES["alice"]
     wrong_secret = boto3.client(

@@ -12,8 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-
-from tests.support.server import free_port
+from harness.server import free_port
 
 
 def test_first_start_creates_credentials_and_prints_usage(tmp_path: Path) -> None:

@@ -21,12 +21,12 @@ import pytest
 from botocore.model import OperationModel, ServiceModel
 from botocore.serialize import create_serializer
 from botocore.session import get_session
+from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.signing import signed_request
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tests.fuzz.strategies import HOSTILE_JSON_TEXTS, HOSTILE_TEXT, json_values, params_for
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
-from tests.support.signing import signed_request
 
 _SESSION = get_session()
 CHIME: ServiceModel = _SESSION.get_service_model("chime-sdk-meetings")

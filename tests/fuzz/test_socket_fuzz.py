@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from harness.server import ServerProcess, write_credentials
 from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
@@ -19,7 +20,6 @@ from websockets.sync.client import connect
 
 from parley.proto import chime_signaling_pb2 as pb
 from tests.fuzz.strategies import HOSTILE_JSON_TEXTS, HOSTILE_TEXT, HUGE_INTS, json_values
-from tests.support.server import ServerProcess, write_credentials
 
 #: how long a test waits for the server's verdict on what it sent
 VERDICT_S = 0.5

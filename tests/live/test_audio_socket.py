@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 import websockets
-
-from tests.live.client import AttendeeClient, ws_url
-from tests.support.server import ServerProcess
+from harness.attendee import AttendeeClient, ws_url
+from harness.server import ServerProcess
 
 PCM = {"format": "pcm16", "sampleRate": 16000}
 

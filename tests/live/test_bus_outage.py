@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 from botocore.credentials import Credentials
+from harness.attendee import AttendeeClient, finals, text_of
+from harness.devset import load_clip_samples, normalize_words
+from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.services import PrivateRedis
 
 from parley.audio.frames import float32_to_pcm16
 from parley.client import presign_transcript_url
-from tests.live.client import AttendeeClient, finals, text_of
-from tests.speech.devset import load_clip_samples, normalize_words
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
-from tests.support.services import PrivateRedis
 
 pytestmark = [pytest.mark.model, pytest.mark.redis]
 

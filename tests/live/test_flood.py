@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import websockets
+from harness.attendee import AttendeeClient, finals, text_of
+from harness.devset import load_clip_samples, normalize_words
+from harness.server import ServerProcess
 
 from parley.audio.frames import float32_to_pcm16
-from tests.live.client import AttendeeClient, finals, text_of
-from tests.speech.devset import load_clip_samples, normalize_words
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from tests.live.client import transcribe_clip
-from tests.support.server import ServerProcess
+from harness.attendee import transcribe_clip
+from harness.server import ServerProcess
 
 pytestmark = pytest.mark.model
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 import websockets
 from botocore.credentials import Credentials
+from harness.attendee import AttendeeClient
+from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.signing import signed_request
 
 from parley.client import presign_events_url, presign_transcript_url
-from tests.live.client import AttendeeClient
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
-from tests.support.signing import signed_request
 
 
 def creds(name: str = "alice") -> Credentials:

@@ -1,6 +1,6 @@
 """Real human speech through the real server: the audio socket, the bundled model, boto3 Start/Stop.
 
-The proof of accuracy is on recordings of people (tests/speech/devset.py: LibriVox readers, JFK's inaugural
+The proof of accuracy is on recordings of people (harness/devset.py: LibriVox readers, JFK's inaugural
 address, spoken playing cards), never on synthesized speech. Each clip's live final text is compared with offline
 Whisper base (faster-whisper ``transcribe``, 30 s windows, beam 5) on the same audio, the reference for what the
 model can do. The bench (bench/asr.py --real) measures the tighter targets on the whole set in real time.
@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.attendee import transcribe_clip
+from harness.devset import Clip, load_clip, normalize_words, wer
+from harness.server import ServerProcess
 
 from parley.audio.frames import float32_to_pcm16
 from parley.streaming import StreamPolicy
-from tests.live.client import transcribe_clip
-from tests.speech.devset import Clip, load_clip, normalize_words, wer
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
 

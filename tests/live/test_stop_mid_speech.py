@@ -20,12 +20,12 @@ import httpx
 import pytest
 import websockets
 from botocore.credentials import Credentials
+from harness.attendee import AttendeeClient, finals, text_of
+from harness.devset import load_clip_samples, normalize_words
+from harness.server import IDENTITIES, ServerProcess
 
 from parley.audio.frames import SAMPLE_RATE, float32_to_pcm16
 from parley.client import presign_events_url, presign_transcript_url
-from tests.live.client import AttendeeClient, finals, text_of
-from tests.speech.devset import load_clip_samples, normalize_words
-from tests.support.server import IDENTITIES, ServerProcess
 
 pytestmark = pytest.mark.model
 

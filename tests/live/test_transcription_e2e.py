@@ -9,11 +9,11 @@ import json
 
 import httpx
 import pytest
+from harness.attendee import AttendeeClient, clip_pcm16, clip_text, finals, text_of
+from harness.server import ServerProcess
+from harness.signing import signed_request
 
-from tests.live.client import AttendeeClient, clip_pcm16, clip_text, finals, text_of
 from tests.speech.conftest import normalize_text, wer
-from tests.support.server import ServerProcess
-from tests.support.signing import signed_request
 
 pytestmark = pytest.mark.model
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.attendee import AttendeeClient, clip_pcm16
+from harness.server import ServerProcess, write_credentials
 
-from tests.live.client import AttendeeClient, clip_pcm16
 from tests.store.conftest import _admin
-from tests.support.server import ServerProcess, write_credentials
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from harness.attendee import AttendeeClient
+from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.services import PrivatePostgres, PrivateRedis
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.live.client import AttendeeClient
-from tests.support.server import IDENTITIES, ServerProcess, write_credentials
-from tests.support.services import PrivatePostgres, PrivateRedis
 
 
 def get(url: str) -> tuple[int, bytes, dict[str, str]]:

@@ -1,5 +1,5 @@
 """Shared pieces for the PII tests: one detector per session (loading spaCy costs about a second). Results
-built from plain text are in ``tests/pii/results.py``."""
+built from plain text are in ``harness/pii_results.py``."""
 
 from __future__ import annotations
 

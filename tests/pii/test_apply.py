@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from harness.pii_results import result_of, word_end, word_start
+
 from parley.pii.apply import apply_pii, text_of, withheld
 from parley.pii.detector import Detector, Finding
 from parley.pii.settings import PII_TYPES, PiiSettings
-from tests.pii.results import result_of, word_end, word_start
 
 TEXT = "My name is John Smith, my phone number is 206 555 0100."
 ALL = frozenset(PII_TYPES)

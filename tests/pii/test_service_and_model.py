@@ -8,12 +8,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from harness.pii_results import result_of
 
 from parley.pii.detector import Finding
 from parley.pii.model import DIGESTS, PiiModelError, pipeline_dir, verify
 from parley.pii.service import PiiService
 from parley.pii.settings import PII_TYPES, PiiSettings
-from tests.pii.results import result_of
 
 ALL = frozenset(PII_TYPES)
 

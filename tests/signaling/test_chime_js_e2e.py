@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from tests.signaling.media_client import RATE, clip_48k
-from tests.support.server import ServerProcess
+from harness.media import RATE, clip_48k
+from harness.server import ServerProcess
 
 pytestmark = pytest.mark.model
 

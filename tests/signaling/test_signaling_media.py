@@ -2,7 +2,7 @@
 indicators, data messages (relay, lifetime buffer, throttle, hard limits), and reconnects after an abrupt
 drop (decisions D28, D29).
 
-The client side mimics the SDK's audio transceiver (tests/signaling/media_client.py).
+The client side mimics the SDK's audio transceiver (harness/media.py).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import websockets
+from harness.media import MediaPeer, tone
+from harness.signaling import SignalingClient, frame, signaling_url
 
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling.data import HARD_ATTENDEE_BURST, MAX_DATA_BYTES
-from tests.signaling.client import SignalingClient, frame, signaling_url
-from tests.signaling.media_client import MediaPeer, tone
 
 WAIT_S = 30.0  # bounds, not timings: a broken server fails instead of hanging
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import websockets
+from harness.server import ServerProcess
+from harness.signaling import SUBPROTOCOL, SignalingClient, frame, signaling_url
 
 from parley.proto import chime_signaling_pb2 as pb
-from tests.signaling.client import SUBPROTOCOL, SignalingClient, frame, signaling_url
-from tests.support.server import ServerProcess
 
 
 @pytest.fixture

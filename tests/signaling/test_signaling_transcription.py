@@ -8,13 +8,13 @@ import asyncio
 from typing import Any
 
 import pytest
+from harness.media import MediaPeer, clip_48k
+from harness.server import ServerProcess
+from harness.signaling import SignalingClient, signaling_url
 
 from parley.proto import chime_signaling_pb2 as pb
 from parley.transcripts.events import Transcript, TranscriptionStatus
 from parley.transcripts.wire import TRANSCRIPTION_TOPIC, from_sdk_transcript_frame
-from tests.signaling.client import SignalingClient, signaling_url
-from tests.signaling.media_client import MediaPeer, clip_48k
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.model
 

@@ -23,6 +23,9 @@ from typing import Any
 import pytest
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from harness.media import MediaPeer, tone
+from harness.server import ServerProcess, free_port, write_credentials
+from harness.signaling import SignalingClient, signaling_url
 
 from parley import cli
 from parley.proto import chime_signaling_pb2 as pb
@@ -35,9 +38,6 @@ from parley.signaling.turn import (
     parse_uris,
     rest_api_credentials,
 )
-from tests.signaling.client import SignalingClient, signaling_url
-from tests.signaling.media_client import MediaPeer, tone
-from tests.support.server import ServerProcess, free_port, write_credentials
 
 SECRET = "north-wind-static-secret"
 ATTENDEE = "4f8c2a1e-0000-4000-8000-000000000001"

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.speech import devset as ds
+from harness import devset as ds
 
 # seconds, from the pinned audio (sonnets decoded from MP3 and resampled 44.1 → 16 kHz; chan3 11.025 → 16 kHz)
 EXPECTED_DURATION_S = {

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.support.server import ServerProcess, write_credentials
+from harness.server import ServerProcess, write_credentials
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-from tests.support.server import ServerProcess
+from harness.server import ServerProcess
 
 
 def test_vocabulary_lifecycle(transcribe: Any) -> None:

@@ -13,7 +13,7 @@ import websockets
 
 from parley.transcripts.wire import from_sdk_transcript_frame, to_json
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "speech"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "speech"
 
 
 def clip_pcm16(name: str) -> bytes:
@@ -139,7 +139,7 @@ async def transcribe_clip(
     """One speaker streams ``clip`` (a tests/data/speech name, or PCM16 16 kHz bytes) at ``speed`` × real time
     into a fresh meeting transcribed with ``configuration``; every result a listener received (protobuf events),
     in order. Stop comes after ``trailing_silence_s`` of silence, so the VAD ends the last sentence itself.
-    ``server`` is a ``tests.support.server.ServerProcess``."""
+    ``server`` is a ``harness.server.ServerProcess``."""
     chime = server.client()
     mid = chime.create_meeting(ExternalMeetingId="clip", MediaRegion=region)["Meeting"]["MeetingId"]
     speaker = chime.create_attendee(MeetingId=mid, ExternalUserId="speaker")["Attendee"]

@@ -13,12 +13,12 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from av import AudioFrame
 
+from harness.signaling import SignalingClient, frame
 from parley.proto import chime_signaling_pb2 as pb
-from tests.signaling.client import SignalingClient, frame
 
 RATE = 48_000
 SAMPLES = 960
-SPEECH = Path(__file__).resolve().parents[1] / "data" / "speech"
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "data" / "speech"
 
 
 def clip_48k(name: str) -> np.ndarray:

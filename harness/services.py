@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.server import free_port
+from harness.server import free_port
 
 
 @dataclass

@@ -19,7 +19,7 @@ Clips (docs/speech.md "Real-speech development set" has provenance and licences)
 - ``cards`` five spoken playing-card utterances (pocketsphinx 5.1.1) with 0.8 s pauses: digits, repeats.
 - ``meeting_chan3`` 21 s of one meeting channel (pocketsphinx 5.1.1), no reference: never for WER.
 
-Usable from pytest (``tests.speech.devset``) and from bench scripts after ``sys.path.insert(0, repo_root)``.
+Usable from pytest (``harness.devset``) and from bench scripts after ``sys.path.insert(0, repo_root)``.
 """
 
 from __future__ import annotations
@@ -662,7 +662,7 @@ def _build(project: str) -> None:
         _BUILDERS[project](_Members(sd, tar))
 
 
-if __name__ == "__main__":  # python tests/speech/devset.py: build the cache and list the clips
+if __name__ == "__main__":  # python harness/devset.py: build the cache and list the clips
     for clip in devset(CLIP_NAMES):
         print(f"{clip.name:14s} {clip.duration_s:6.2f} s  repeats={clip.repeats!s:5s}  {clip.source}")
     print(f"cache: {_cache_dir()}")

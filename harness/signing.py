@@ -8,7 +8,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.support.server import IDENTITIES
+from harness.server import IDENTITIES
 
 
 def signed_request(
