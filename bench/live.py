@@ -61,7 +61,6 @@ def speech_pcm(real: bool) -> bytes:
     if not real:
         return b"".join(clip_pcm16(c) + b"\x00\x00" * 16000 for c in CLIPS)
     from harness.devset import devset
-
     from parley.audio.frames import float32_to_pcm16
 
     return b"".join(float32_to_pcm16(c.samples) + b"\x00\x00" * 16000 for c in devset())

@@ -62,10 +62,10 @@ sys.path.insert(0, str(ROOT))
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 from av import AudioFrame  # noqa: E402
+
 from harness.media import clip_48k  # noqa: E402
 from harness.server import free_port, write_credentials  # noqa: E402
 from harness.signaling import SignalingClient, frame, signaling_url  # noqa: E402
-
 from parley.proto import chime_signaling_pb2 as pb  # noqa: E402
 from parley.signaling import media  # noqa: E402
 from parley.transcripts.events import Transcript  # noqa: E402
@@ -409,6 +409,7 @@ class Server:
     def client(self) -> Any:
         import boto3
         from botocore.config import Config
+
         from harness.server import IDENTITIES
 
         key, secret, _ = IDENTITIES["alice"]

@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.pii_results import result_of  # noqa: E402
-
 from parley.pii.service import PiiService  # noqa: E402
 from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings  # noqa: E402
 from parley.store import VocabularyRecord  # noqa: E402

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from harness.server import IDENTITIES, ServerProcess
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from harness.server import IDENTITIES, ServerProcess
 
 pytestmark = pytest.mark.model
 

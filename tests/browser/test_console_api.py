@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from harness.server import IDENTITIES, ServerProcess, write_credentials
 
 CSRF = {"X-Parley-Console": "1"}

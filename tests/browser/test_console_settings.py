@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness.server import ServerProcess
 
+from harness.server import ServerProcess
 from tests.browser.test_browser_e2e import (
     CAPTION_WAIT_MS,
     DOCS_IMG,

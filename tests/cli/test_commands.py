@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.server import IDENTITIES
-
 from parley.cli import _client_parsers
 from parley.client.commands import engine_settings
 from tests.cli.conftest import Cli, json_out

@@ -8,9 +8,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from harness.server import ServerProcess, write_credentials
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+
+from harness.server import ServerProcess, write_credentials
 
 HEADER_TIMEOUT_S = 1.0
 BODY_TIMEOUT_S = 1.0

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from harness.server import ServerProcess
 from harness.signing import signed_request
 

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+
 from harness.server import free_port
 
 

@@ -21,11 +21,11 @@ import pytest
 from botocore.model import OperationModel, ServiceModel
 from botocore.serialize import create_serializer
 from botocore.session import get_session
-from harness.server import IDENTITIES, ServerProcess, write_credentials
-from harness.signing import signed_request
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.signing import signed_request
 from tests.fuzz.strategies import HOSTILE_JSON_TEXTS, HOSTILE_TEXT, json_values, params_for
 
 _SESSION = get_session()

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness.server import ServerProcess, write_credentials
 from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from harness.server import ServerProcess, write_credentials
 from parley.proto import chime_signaling_pb2 as pb
 from tests.fuzz.strategies import HOSTILE_JSON_TEXTS, HOSTILE_TEXT, HUGE_INTS, json_values
 

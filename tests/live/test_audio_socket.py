@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import websockets
+
 from harness.attendee import AttendeeClient, ws_url
 from harness.server import ServerProcess
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 from botocore.credentials import Credentials
+
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
 from harness.server import IDENTITIES, ServerProcess, write_credentials
 from harness.services import PrivateRedis
-
 from parley.audio.frames import float32_to_pcm16
 from parley.client import presign_transcript_url
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import websockets
+
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
 from harness.server import ServerProcess
-
 from parley.audio.frames import float32_to_pcm16
 
 pytestmark = pytest.mark.model

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from harness.attendee import transcribe_clip
 from harness.server import ServerProcess
 

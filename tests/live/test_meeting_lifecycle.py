@@ -12,10 +12,10 @@ import httpx
 import pytest
 import websockets
 from botocore.credentials import Credentials
+
 from harness.attendee import AttendeeClient
 from harness.server import IDENTITIES, ServerProcess, write_credentials
 from harness.signing import signed_request
-
 from parley.client import presign_events_url, presign_transcript_url
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from harness.attendee import transcribe_clip
 from harness.devset import Clip, load_clip, normalize_words, wer
 from harness.server import ServerProcess
-
 from parley.audio.frames import float32_to_pcm16
 from parley.streaming import StreamPolicy
 

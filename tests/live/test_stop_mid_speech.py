@@ -20,10 +20,10 @@ import httpx
 import pytest
 import websockets
 from botocore.credentials import Credentials
+
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
 from harness.server import IDENTITIES, ServerProcess
-
 from parley.audio.frames import SAMPLE_RATE, float32_to_pcm16
 from parley.client import presign_events_url, presign_transcript_url
 

@@ -9,10 +9,10 @@ import json
 
 import httpx
 import pytest
+
 from harness.attendee import AttendeeClient, clip_pcm16, clip_text, finals, text_of
 from harness.server import ServerProcess
 from harness.signing import signed_request
-
 from tests.speech.conftest import normalize_text, wer
 
 pytestmark = pytest.mark.model

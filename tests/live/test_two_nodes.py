@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from harness.attendee import AttendeeClient, clip_pcm16
 from harness.server import ServerProcess, write_credentials
-
 from tests.store.conftest import _admin
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
+
 from harness.attendee import AttendeeClient
 from harness.server import IDENTITIES, ServerProcess, write_credentials
 from harness.services import PrivatePostgres, PrivateRedis
-from prometheus_client.parser import text_string_to_metric_families
 
 
 def get(url: str) -> tuple[int, bytes, dict[str, str]]:

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from harness.server import ServerProcess, write_credentials
 from harness.services import PrivateRedis
 from harness.signing import signed_request
-
 from parley.throttle import LocalThrottle
 from tests.ops.test_operations import scrape, value
 

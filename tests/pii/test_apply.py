@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 from harness.pii_results import result_of, word_end, word_start
-
 from parley.pii.apply import apply_pii, text_of, withheld
 from parley.pii.detector import Detector, Finding
 from parley.pii.settings import PII_TYPES, PiiSettings

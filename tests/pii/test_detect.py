@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from harness.pii_results import result_of
 
+from harness.pii_results import result_of
 from parley.pii.apply import apply_pii
 from parley.pii.detector import Detector, Finding, resolve
 from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings

@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from harness.pii_results import result_of
 
+from harness.pii_results import result_of
 from parley.pii.detector import Finding
 from parley.pii.model import DIGESTS, PiiModelError, pipeline_dir, verify
 from parley.pii.service import PiiService

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from harness.media import RATE, clip_48k
 from harness.server import ServerProcess
 

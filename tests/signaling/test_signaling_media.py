@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import websockets
+
 from harness.media import MediaPeer, tone
 from harness.signaling import SignalingClient, frame, signaling_url
-
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling.data import HARD_ATTENDEE_BURST, MAX_DATA_BYTES
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import websockets
+
 from harness.server import ServerProcess
 from harness.signaling import SUBPROTOCOL, SignalingClient, frame, signaling_url
-
 from parley.proto import chime_signaling_pb2 as pb
 
 

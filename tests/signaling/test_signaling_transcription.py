@@ -8,10 +8,10 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from harness.media import MediaPeer, clip_48k
 from harness.server import ServerProcess
 from harness.signaling import SignalingClient, signaling_url
-
 from parley.proto import chime_signaling_pb2 as pb
 from parley.transcripts.events import Transcript, TranscriptionStatus
 from parley.transcripts.wire import TRANSCRIPTION_TOPIC, from_sdk_transcript_frame

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
+
 from harness.media import MediaPeer, tone
 from harness.server import ServerProcess, free_port, write_credentials
 from harness.signaling import SignalingClient, signaling_url
-
 from parley import cli
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from harness import devset as ds
 
 # seconds, from the pinned audio (sonnets decoded from MP3 and resampled 44.1 → 16 kHz; chan3 11.025 → 16 kHz)
