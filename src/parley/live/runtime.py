@@ -32,6 +32,7 @@ from parley.live.messages import (
     Message,
     Replaced,
     TranscriptionChanged,
+    UnknownMessage,
 )
 from parley.live.messages import decode as decode_message
 from parley.live.messages import encode as encode_message
@@ -118,7 +119,7 @@ class LiveRuntime:
             yield gauge("parley_speech_in_flight", "Decodes running on the speech engine", b.in_flight)
             yield gauge(
                 "parley_speech_oldest_final_wait_seconds",
-                "How long the oldest queued final has waited (interrupted beyond --interrupt-after)",
+                "How long the oldest queued final has waited (meetings hear `interrupted` beyond 8 s)",
                 b.oldest_final_wait_s,
             )
 
@@ -244,7 +245,10 @@ class LiveRuntime:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.ack_timeout_s if pending else 0):
                         async for raw in acks:
-                            message = decode_message(raw)
+                            try:
+                                message = decode_message(raw)
+                            except UnknownMessage:
+                                continue
                             if isinstance(message, Ack) and message.request == request:
                                 pending.discard(message.node)
                                 if not pending:
