@@ -197,6 +197,11 @@ def test_live_captions_in_console_and_join_page(
     join.click("#join-mic")
     join.wait_for_selector("#call-state[data-state='live']", timeout=UI_WAIT_MS)
     assert join.inner_text("#audio-format").startswith("PCM "), "the AudioWorklet path streams PCM16"
+    # The console's roster and meeting list show who is connected (polled, no reload).
+    console.wait_for_selector(".attendee[data-name='Sam Speaker'][data-connected='true']", timeout=UI_WAIT_MS)
+    console.wait_for_selector(
+        f".meeting-link[href='#meeting={meeting_id}'] .connected-count:text-is('1 in')", timeout=UI_WAIT_MS
+    )
 
     console.select_option("#language", "en-US")
     console.select_option("#stability", "high")
@@ -242,6 +247,9 @@ def test_live_captions_in_console_and_join_page(
 
     join.click("#leave")
     join.wait_for_selector("#problem[data-kind='left']", timeout=UI_WAIT_MS)
+    console.wait_for_selector(
+        ".attendee[data-name='Sam Speaker'][data-connected='false']", timeout=UI_WAIT_MS
+    )
 
 
 def test_bad_credentials_are_refused(model_server: ServerProcess, browser: Any, pages: list[Any]) -> None:

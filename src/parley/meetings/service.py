@@ -172,6 +172,12 @@ class MeetingService:
         meeting = await self._meeting(caller, meeting_id)
         return await self.store.get_transcription(meeting.meeting_id)
 
+    async def connected_attendees(self, caller: Caller, meeting_id: str, fresh_after: float) -> set[str]:
+        """Which of the meeting's attendees are connected now, on any node (presence heartbeats after
+        ``fresh_after``); NotFound if the meeting is not the caller's."""
+        meeting = await self._meeting(caller, meeting_id)
+        return await self.store.connected_attendees(meeting.meeting_id, fresh_after)
+
     def _check_meeting_request(self, params: dict[str, Any]) -> None:
         if params["MediaRegion"] not in MEDIA_REGIONS:
             raise bad_request(f"MediaRegion {params['MediaRegion']} is not a supported media region")

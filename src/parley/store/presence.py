@@ -89,6 +89,19 @@ class PresenceTable(Database):
 
         return await self._read(op)
 
+    async def connected_attendees(self, meeting_id: str, fresh_after: float) -> set[str]:
+        """The meeting's attendees with a live connection on any node (heartbeat after ``fresh_after``)."""
+
+        def op(conn: Connection) -> set[str]:
+            q = (
+                select(C.attendee_id)
+                .where(C.meeting_id == meeting_id, C.heartbeat_at >= fresh_after)
+                .distinct()
+            )
+            return {r.attendee_id for r in conn.execute(q)}
+
+        return await self._read(op)
+
     async def meetings_to_end(
         self, *, idle_before: float, created_before: float, fresh_after: float
     ) -> list[Meeting]:

@@ -161,11 +161,15 @@ class ConsoleApi:
         service_model: ServiceModel | None = None,
         follow: Follow | None = None,
         vocabularies: VocabularyService | None = None,
+        presence_ttl_s: float = 90.0,
     ) -> None:
         """``follow`` serves a meeting's event subscription for an account (ws/subscribe.py), for captions;
         ``vocabularies`` the account's custom vocabularies and filters (the Transcribe API's service)."""
         self.follow = follow
         self.vocabularies = vocabularies
+        self.presence_ttl_s = (
+            presence_ttl_s  # a connection whose node stopped heartbeating is gone after this
+        )
         self.transcribe_model = load_service_model(*TRANSCRIBE)
         self.meetings = meetings
         self.credentials = credentials
@@ -310,6 +314,7 @@ class ConsoleApi:
             "CreatedAt": int(meeting.created_at * 1000),
             "Ended": False,
             "Meeting": self.meetings.meeting_shape(meeting, self._base_url(request)),
+            "ConnectedAttendees": len(await self._connected(session, meeting.meeting_id)),
         }
         state = await self.meetings.transcription_state(session.caller, meeting.meeting_id)
         if state is not None:
@@ -383,11 +388,17 @@ class ConsoleApi:
             token = page.get("NextToken")
             if not token:
                 break
+        connected = await self._connected(session, meeting_id)
         for attendee in attendees:
+            attendee["Connected"] = attendee["AttendeeId"] in connected
             known = entry.join_tokens.get(attendee["AttendeeId"])
             if known is not None:
                 attendee["JoinToken"] = known[1]
         return JSONResponse({"Attendees": attendees})
+
+    async def _connected(self, session: ConsoleSession, meeting_id: str) -> set[str]:
+        fresh_after = time.time() - self.presence_ttl_s
+        return await self.meetings.connected_attendees(session.caller, meeting_id, fresh_after)
 
     async def _create_attendee(
         self, session: ConsoleSession, meeting_id: str, name: str, audio: str
@@ -638,7 +649,14 @@ def web_routes(
     vocabularies: VocabularyService | None = None,
 ) -> list[BaseRoute]:
     """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
-    api = ConsoleApi(meetings, credentials, settings.public_url, follow=follow, vocabularies=vocabularies)
+    api = ConsoleApi(
+        meetings,
+        credentials,
+        settings.public_url,
+        follow=follow,
+        vocabularies=vocabularies,
+        presence_ttl_s=settings.live.presence_ttl_s,
+    )
     return [
         Route("/", _page("console.html"), methods=["GET"]),
         Route("/join", _page("join.html"), methods=["GET"]),

@@ -403,6 +403,7 @@ class Console {
           { href: `#meeting=${m.MeetingId}`, className: "meeting-link", dataset: { state } },
           element("span", { className: "meeting-name", textContent: name }),
           element("span", { className: `pill ${state}`, textContent: state, title: state === "live" ? "Transcription is on" : "" }),
+          m.ConnectedAttendees ? element("span", { className: "muted small connected-count", textContent: `${m.ConnectedAttendees} in` }) : null,
         );
         if (m.MeetingId === this.selected) link.setAttribute("aria-current", "page");
         return element("li", {}, link);
@@ -536,6 +537,11 @@ class Console {
         const info = element(
           "div",
           { className: "attendee-info" },
+          element("span", {
+            className: `presence ${a.Connected ? "on" : "off"}`,
+            title: a.Connected ? "connected" : "not connected",
+            textContent: "●",
+          }),
           element("span", { className: "attendee-name", textContent: a.ExternalUserId }),
           listenOnly ? element("span", { className: "pill open", textContent: "listen only" }) : null,
         );
@@ -560,7 +566,12 @@ class Console {
         remove.setAttribute("aria-label", `Remove ${a.ExternalUserId}`);
         remove.addEventListener("click", () => this.removeAttendee(a));
         actions.append(remove);
-        return element("li", { className: "attendee", dataset: { attendeeId: a.AttendeeId, name: a.ExternalUserId } }, info, actions);
+        return element(
+          "li",
+          { className: "attendee", dataset: { attendeeId: a.AttendeeId, name: a.ExternalUserId, connected: String(Boolean(a.Connected)) } },
+          info,
+          actions,
+        );
       });
     $("attendee-list").replaceChildren(...rows);
     if (!rows.length) {
