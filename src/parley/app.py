@@ -207,7 +207,14 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         await signaling_socket(websocket)
 
     routes = [
-        *web_routes(meetings, credentials, settings, follow=events_socket.follow, vocabularies=vocabularies),
+        *web_routes(
+            meetings,
+            credentials,
+            settings,
+            follow=events_socket.follow,
+            vocabularies=vocabularies,
+            muted=signaling_socket.muted_attendees,
+        ),
         Route("/ping", health, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),

@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.console import CSRF, signed_in
 from harness.server import IDENTITIES, ServerProcess, write_credentials
-
-CSRF = {"X-Parley-Console": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +24,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(data_dir=root / "data", credentials=write_credentials(root / "credentials")).start()
     yield proc
     proc.stop()
-
-
-def signed_in(server: ServerProcess, identity: str = "alice") -> httpx.Client:
-    key, secret, _ = IDENTITIES[identity]
-    client = httpx.Client(base_url=server.endpoint, headers=CSRF, timeout=10)
-    response = client.post("/console/api/login", json={"accessKeyId": key, "secretAccessKey": secret})
-    assert response.status_code == 200, response.text
-    return client
 
 
 def test_pages_and_static_files_are_served(server: ServerProcess) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.console import signed_in
 from harness.media import RATE, clip_48k
 from harness.server import ServerProcess
 
@@ -227,6 +228,15 @@ def test_two_chime_sdk_clients_meet_in_chromium(
         speaker.wait_for_function(
             "id => window.parley.volumes[id]?.muted === true", arg=lee["AttendeeId"], timeout=WAIT_MS
         )
+        # ... and the console's roster, which shows both connected and Lee muted.
+        web = signed_in(model_server)  # the console's API, as its page calls it
+        try:
+            attendees = web.get(f"/console/api/meetings/{mid}/attendees").json()["Attendees"]
+        finally:
+            web.close()
+        roster = {a["ExternalUserId"]: a for a in attendees}
+        assert (roster["Lee Listener"]["Connected"], roster["Lee Listener"]["Muted"]) == (True, True)
+        assert (roster["Sam Speaker"]["Connected"], roster["Sam Speaker"]["Muted"]) == (True, False)
 
         chime.start_meeting_transcription(
             MeetingId=mid, TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}}

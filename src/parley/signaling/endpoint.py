@@ -552,6 +552,11 @@ class SignalingSocket:
         self.max_frame_bytes = max_frame_bytes
         self.rooms: dict[str, Room] = {}
 
+    def muted_attendees(self, meeting_id: str) -> set[str]:
+        """Attendees of the meeting whose Chime SDK client on this node has muted itself (the console's roster)."""
+        room = self.rooms.get(meeting_id)
+        return {aid for aid, c in room.members.items() if c.muted} if room is not None else set()
+
     def room(self, meeting_id: str) -> Room:
         return self.rooms.setdefault(meeting_id, Room(meeting_id))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -41,6 +42,8 @@ from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_mo
 from parley.protocol.validate import validate
 from parley.store import Meeting
 from parley.vocabularies.service import VocabularyService
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from parley.config import Settings
@@ -162,14 +165,16 @@ class ConsoleApi:
         follow: Follow | None = None,
         vocabularies: VocabularyService | None = None,
         presence_ttl_s: float = 90.0,
+        muted: Callable[[str], set[str]] | None = None,
     ) -> None:
         """``follow`` serves a meeting's event subscription for an account (ws/subscribe.py), for captions;
-        ``vocabularies`` the account's custom vocabularies and filters (the Transcribe API's service)."""
+        ``vocabularies`` the account's custom vocabularies and filters (the Transcribe API's service);
+        ``presence_ttl_s`` how long a connection counts without its node's heartbeat; ``muted`` who muted
+        themselves, where this node knows it (its Chime SDK clients)."""
         self.follow = follow
         self.vocabularies = vocabularies
-        self.presence_ttl_s = (
-            presence_ttl_s  # a connection whose node stopped heartbeating is gone after this
-        )
+        self.presence_ttl_s = presence_ttl_s
+        self.muted = muted
         self.transcribe_model = load_service_model(*TRANSCRIBE)
         self.meetings = meetings
         self.credentials = credentials
@@ -224,6 +229,9 @@ class ConsoleApi:
                 return self._error(exc.status, exc.code, exc.message)
             except ServiceError as exc:
                 return self._error(error_status(self.model, exc.code), exc.code, exc.message)
+            except Exception:  # a bug: still the console's JSON shape, never Starlette's plain-text 500
+                log.exception("console call %s %s failed", request.method, request.url.path)
+                return self._error(500, "InternalError", "The console call failed unexpectedly.")
             response.headers.update(_NO_STORE)
             return response
 
@@ -389,8 +397,10 @@ class ConsoleApi:
             if not token:
                 break
         connected = await self._connected(session, meeting_id)
+        muted = self.muted(meeting_id) if self.muted is not None else set()
         for attendee in attendees:
             attendee["Connected"] = attendee["AttendeeId"] in connected
+            attendee["Muted"] = attendee["AttendeeId"] in muted
             known = entry.join_tokens.get(attendee["AttendeeId"])
             if known is not None:
                 attendee["JoinToken"] = known[1]
@@ -647,6 +657,7 @@ def web_routes(
     settings: Settings,
     follow: Follow | None = None,
     vocabularies: VocabularyService | None = None,
+    muted: Callable[[str], set[str]] | None = None,
 ) -> list[BaseRoute]:
     """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
     api = ConsoleApi(
@@ -656,6 +667,7 @@ def web_routes(
         follow=follow,
         vocabularies=vocabularies,
         presence_ttl_s=settings.live.presence_ttl_s,
+        muted=muted,
     )
     return [
         Route("/", _page("console.html"), methods=["GET"]),

@@ -544,6 +544,7 @@ class Console {
           }),
           element("span", { className: "attendee-name", textContent: a.ExternalUserId }),
           listenOnly ? element("span", { className: "pill open", textContent: "listen only" }) : null,
+          a.Muted ? element("span", { className: "pill open", textContent: "muted" }) : null,
         );
         const actions = element("div", { className: "attendee-actions" });
         if (a.JoinToken) {
