@@ -25,7 +25,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.server import IDENTITIES, ServerProcess
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 SPEECH = Path(__file__).parents[1] / "data" / "speech" / "en_us_budget.flac"

@@ -26,7 +26,7 @@ from tests.browser.test_browser_e2e import (
     sign_in,
 )
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 PII_CLIP = Path(__file__).parents[1] / "data" / "speech" / "en_us_pii.flac"
 

@@ -33,7 +33,7 @@ from harness.console import signed_in
 from harness.media import RATE, clip_48k
 from harness.server import ServerProcess
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 CHIMEJS = Path(__file__).resolve().parents[1] / "chime_js"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,9 +6,8 @@ import time
 from typing import Any
 
 from parley.proto import chime_signaling_pb2 as pb
+from parley.proto.envelope import unwrap, wrap
 from parley.signaling.turn import TurnCredentials
-
-FRAME_TYPE_RTC = 0x05
 
 # Session close codes (live/session.py CloseCode) → the AUDIO_STATUS that tells the SDK why it ended.
 # A clean WebSocket close after the join is ignored by the SDK's MonitorTask (it would sit "connected"
@@ -31,7 +30,7 @@ def decode(message: bytes) -> Any:
         raise FrameError("empty signaling message")
     frame = pb.SdkSignalFrame()
     try:
-        frame.ParseFromString(message[1:])
+        frame.ParseFromString(unwrap(message))
     except Exception as exc:  # DecodeError, or a missing required field
         raise FrameError(f"not a signaling frame: {exc}") from None
     return frame
@@ -46,7 +45,7 @@ def new_frame(frame_type: int, payload: str | None = None) -> Any:
 
 
 def encode(frame: Any) -> bytes:
-    return bytes([FRAME_TYPE_RTC]) + frame.SerializeToString()
+    return wrap(frame)
 
 
 def pong(ping_id: int) -> bytes:

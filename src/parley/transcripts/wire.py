@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from parley.proto import chime_signaling_pb2 as pb
+from parley.proto.envelope import FRAME_TYPE_RTC, unwrap, wrap
 from parley.transcripts.events import (
     ItemType,
     JsonDict,
@@ -32,7 +33,6 @@ from parley.transcripts.events import (
 )
 
 TRANSCRIPTION_TOPIC = "aws:chime:transcription"
-FRAME_TYPE_RTC = 0x05  # first byte of every signaling websocket message
 
 _STATUS_TO_PB: dict[StatusType, int] = {
     "started": pb.SdkTranscriptionStatus.STARTED,
@@ -246,7 +246,7 @@ def to_signal_data_message_frame(
         ingest_time_ns=ingest,
         sender_external_user_id=sender_external_user_id,
     )
-    return bytes([FRAME_TYPE_RTC]) + frame.SerializeToString()
+    return wrap(frame)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def from_sdk_transcript_frame(data: bytes) -> list[TranscriptEvent]:
 
 def from_signal_data_message_frame(message: bytes) -> pb.SdkSignalFrame:
     """Parse a signaling websocket message (type byte stripped, as the SDK does, whatever its value)."""
-    return pb.SdkSignalFrame.FromString(message[1:])
+    return pb.SdkSignalFrame.FromString(unwrap(message))
 
 
 __all__ = [
