@@ -5,21 +5,17 @@ the speech is real (JFK, then the spoken cards)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from botocore.credentials import Credentials
 
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
-from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.server import ServerProcess, write_credentials
 from harness.services import PrivateRedis
+from harness.transcripts import exported_results
 from parley.audio.frames import float32_to_pcm16
-from parley.client import presign_transcript_url
 
 pytestmark = [pytest.mark.model, pytest.mark.redis]
 
@@ -82,16 +78,7 @@ async def test_redis_outage_is_interrupted_then_resumed_and_loses_no_final(
 
     delivered = [r["resultId"] for r in finals(talk)]
     assert len(delivered) == len(set(delivered))  # nothing delivered twice by the replay
-    key, secret, _account = IDENTITIES["alice"]
-    url = presign_transcript_url(node.endpoint, mid, Credentials(key, secret), fmt="jsonl")
-    exported = await asyncio.to_thread(httpx.get, url, timeout=10)
-    assert exported.status_code == 200
-    stored = [
-        r["resultId"]
-        for line in exported.text.splitlines()
-        if line
-        for r in json.loads(line)["transcript"]["results"]
-    ]
+    stored = [r["resultId"] for r in await exported_results(node.endpoint, mid)]
     assert set(delivered) == set(stored)
     await talk.close()
     chime.delete_meeting(MeetingId=mid)

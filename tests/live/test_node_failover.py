@@ -9,21 +9,17 @@ here: Chime SDK (WebRTC) meetings, whose rooms live on one node, are not taken o
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from botocore.credentials import Credentials
 
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
-from harness.server import IDENTITIES, ServerProcess, write_credentials
+from harness.server import ServerProcess, write_credentials
+from harness.transcripts import exported_results
 from parley.audio.frames import float32_to_pcm16
-from parley.client import presign_transcript_url
 from tests.store.conftest import _admin
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.model]
@@ -86,24 +82,11 @@ async def test_an_attendee_reconnects_through_another_node_after_kill_9(
     after = {r["resultId"] for r in finals(second)}
     await second.close()
 
-    key, secret, _account = IDENTITIES["alice"]
-    url = presign_transcript_url(b.endpoint, mid, Credentials(key, secret), fmt="jsonl")
-    exported = await asyncio.to_thread(httpx.get, url, timeout=10)
-    assert exported.status_code == 200
-    stored = {
-        r["resultId"]
-        for line in exported.text.splitlines()
-        if line
-        for r in json.loads(line)["transcript"]["results"]
-    }
+    results = await exported_results(b.endpoint, mid)
+    stored = {r["resultId"] for r in results}
     assert before <= stored  # what node a transcribed before it died
     assert after <= stored  # what node b transcribed after the reconnect
-    text = " ".join(
-        r["alternatives"][0]["transcript"]
-        for line in exported.text.splitlines()
-        if line
-        for r in json.loads(line)["transcript"]["results"]
-    )
+    text = " ".join(r["alternatives"][0]["transcript"] for r in results)
     words = normalize_words(text)
     assert "country" in words
     assert "hearts" in words

@@ -16,7 +16,6 @@ import contextlib
 import json
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from botocore.credentials import Credentials
@@ -24,8 +23,9 @@ from botocore.credentials import Credentials
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
 from harness.server import IDENTITIES, ServerProcess
+from harness.transcripts import exported_results
 from parley.audio.frames import SAMPLE_RATE, float32_to_pcm16
-from parley.client import presign_events_url, presign_transcript_url
+from parley.client import presign_events_url
 
 pytestmark = pytest.mark.model
 
@@ -180,16 +180,7 @@ async def test_delete_attendee_mid_speech_closes_4411_and_keeps_what_was_said(
     assert "americans" in normalize_words(text_of(finals(hear))), text_of(finals(hear))
     assert hear.close_code is None
     # ... and the same finals are stored (a final is stored before it is published).
-    key, secret, _account = IDENTITIES["alice"]
-    url = presign_transcript_url(model_server.endpoint, mid, Credentials(key, secret), fmt="jsonl")
-    exported = await asyncio.to_thread(httpx.get, url, timeout=10)
-    assert exported.status_code == 200
-    stored = {
-        r["resultId"]
-        for line in exported.text.splitlines()
-        if line
-        for r in json.loads(line)["transcript"]["results"]
-    }
+    stored = {r["resultId"] for r in await exported_results(model_server.endpoint, mid)}
     assert delivered <= stored
     await hear.wait_for(lambda: stored <= {r["resultId"] for r in finals(hear)}, 30)
 
@@ -236,12 +227,5 @@ async def test_delete_meeting_mid_speech_finishes_what_was_said_closes_4410_and_
     # The meeting is gone; its transcript is not (the default keeps it until its owner deletes it).
     with pytest.raises(chime.exceptions.NotFoundException):
         chime.get_meeting(MeetingId=mid)
-    url = presign_transcript_url(model_server.endpoint, mid, alice, fmt="jsonl")
-    exported = await asyncio.to_thread(httpx.get, url, timeout=10)
-    assert exported.status_code == 200
-    stored = {
-        r["resultId"]
-        for line in exported.text.splitlines()
-        for r in json.loads(line)["transcript"]["results"]
-    }
+    stored = {r["resultId"] for r in await exported_results(model_server.endpoint, mid)}
     assert stored == delivered
