@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 PREFIX = "PARLEY_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -48,6 +49,10 @@ def environment_defaults(
             action.default = _convert(action, raw)
         except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
             parser.error(f"${source}: {exc}")
+        if isinstance(action, argparse._AppendAction):
+            # argparse appends a repeated option to its default: the flags must replace the variable's list.
+            action.default = _FromEnvironment(action.default)
+            action.__class__ = _AppendOverEnvironment
         action.required = False
 
 
@@ -69,3 +74,16 @@ def _one(action: argparse.Action, raw: str) -> object:
         choices = ", ".join(map(str, action.choices))
         raise ValueError(f"{raw!r} is not one of {choices}")
     return value
+
+
+class _FromEnvironment(list):  # type: ignore[type-arg]
+    """A repeatable option's default that came from the environment (replaced, not extended, by flags)."""
+
+
+class _AppendOverEnvironment(argparse._AppendAction):
+    def __call__(
+        self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: Any = None
+    ) -> None:
+        if isinstance(getattr(namespace, self.dest, None), _FromEnvironment):
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)

@@ -36,6 +36,9 @@ def test_environment_sets_defaults_and_flags_win() -> None:
 def test_repeatable_options_take_a_comma_list_and_keep_their_old_names() -> None:
     env = {"PARLEY_TURN_URIS": "turn:a.example:3478, turns:b.example:5349"}
     assert serve_args([], env).turn_uri == ["turn:a.example:3478", "turns:b.example:5349"]
+    # Flags replace the variable's list (argparse alone would append them to it).
+    args = serve_args(["--turn-uri", "turn:c.example:3478", "--turn-uri", "turn:d.example:3478"], env)
+    assert args.turn_uri == ["turn:c.example:3478", "turn:d.example:3478"]
 
 
 def test_a_secret_comes_from_a_file(tmp_path: Path) -> None:
