@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +71,26 @@ def _pg_bin(name: str) -> str:
         if (d / name).exists():
             return str(d / name)
     raise RuntimeError(f"{name} not found (install PostgreSQL's server package)")
+
+
+#: The machine's PostgreSQL (started by .ci/run), as its superuser.
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_admin(sql: str, admin_dsn: str = PG_ADMIN_DSN) -> None:
+    """One statement as the superuser (psql keeps this synchronous, usable from sync and async code alike)."""
+    subprocess.run(["psql", admin_dsn, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def scratch_database(prefix: str = "parley_test", admin_dsn: str = PG_ADMIN_DSN) -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL for one test or run, dropped afterwards; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    pg_admin(f'CREATE DATABASE "{name}"', admin_dsn)
+    try:
+        yield admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_dsn)
 
 
 @dataclass

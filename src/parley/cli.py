@@ -150,19 +150,19 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         default=None,
         metavar="URI",
         help="a TURN URI for clients, repeatable, e.g. turn:turn.example.com:3478?transport=udp "
-        "(default: $PARLEY_TURN_URIS, comma-separated)",
+        "(the variable takes a comma-separated list)",
     )
     secret = turn.add_mutually_exclusive_group()
     secret.add_argument(
         "--turn-secret",
-        help="coturn's static-auth-secret (default: $PARLEY_TURN_SECRET; prefer the env/file)",
+        help="coturn's static-auth-secret (prefer the variable or a file: a flag shows in ps)",
     )
     secret.add_argument("--turn-secret-file", type=Path, help="read the static-auth-secret from this file")
     turn.add_argument(
         "--turn-ttl",
         type=int,
-        default=None,
-        help=f"lifetime of issued TURN credentials in seconds (default: $PARLEY_TURN_TTL, else {DEFAULT_TTL_S})",
+        default=DEFAULT_TTL_S,
+        help=f"lifetime of issued TURN credentials in seconds (default {DEFAULT_TTL_S})",
     )
     throttling = p.add_argument_group(
         "API throttling",
@@ -193,18 +193,17 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     environment_defaults(p, env, aliases={"turn_uri": "PARLEY_TURN_URIS"})
 
 
-def _turn_settings(args: argparse.Namespace, env: Mapping[str, str]) -> TurnSettings:
-    """TURN options, each falling back to a ``PARLEY_TURN_*`` variable so the secret need not be in ``ps``.
+def _turn_settings(args: argparse.Namespace) -> TurnSettings:
+    """The TURN settings of the parsed options (their ``PARLEY_TURN_*`` variables were applied by the parser).
 
     Raises TurnConfigError/ValueError (or OSError for an unreadable secret file); ``serve`` reports it and exits.
     """
-    uris = parse_uris(args.turn_uri if args.turn_uri else [env.get("PARLEY_TURN_URIS", "")])
+    uris = parse_uris(args.turn_uri or [])
     if args.turn_secret_file is not None:
         secret: str | None = args.turn_secret_file.read_text().strip()
     else:
-        secret = args.turn_secret or env.get("PARLEY_TURN_SECRET") or None
-    ttl = args.turn_ttl if args.turn_ttl is not None else int(env.get("PARLEY_TURN_TTL") or DEFAULT_TTL_S)
-    return TurnSettings(uris=uris, secret=secret, ttl_s=ttl).validate()
+        secret = args.turn_secret or None
+    return TurnSettings(uris=uris, secret=secret, ttl_s=args.turn_ttl).validate()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -239,7 +238,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_audio_speed=args.max_audio_speed,
         audio_burst_s=args.audio_burst,
         media_address=args.media_address,
-        turn=_turn_settings(args, os.environ),
+        turn=_turn_settings(args),
         limits=Limits(
             max_active_meetings=args.max_active_meetings,
             max_attendees=args.max_attendees,
@@ -275,7 +274,7 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     try:
         settings = _settings(args)
-    except (ValueError, OSError) as exc:  # TurnConfigError, a bad $PARLEY_TURN_TTL, the secret file
+    except (ValueError, OSError) as exc:  # TurnConfigError, the secret file
         print(f"parley: bad TURN settings: {exc}", file=sys.stderr)
         return 2
     try:

@@ -9,7 +9,6 @@ here: Chime SDK (WebRTC) meetings, whose rooms live on one node, are not taken o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,9 @@ import pytest
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
 from harness.server import ServerProcess, write_credentials
+from harness.services import scratch_database
 from harness.transcripts import exported_results
 from parley.audio.frames import float32_to_pcm16
-from tests.store.conftest import _admin
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.model]
 
@@ -30,24 +29,25 @@ SILENCE = b"\x00\x00" * 16000
 
 @pytest.fixture
 def cluster(tmp_path: Path, bundled_model: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    name = f"parley_failover_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    creds = write_credentials(tmp_path / "credentials")
-    shared = [
-        "--database-url", f"postgresql://postgres@127.0.0.1:5432/{name}",
-        "--redis-url", "redis://127.0.0.1:6379/0",
-        "--model", str(bundled_model),
-    ]  # fmt: skip
-    a = ServerProcess(data_dir=tmp_path / "a", credentials=creds, extra_args=shared, lazy_model=False)
-    b = ServerProcess(data_dir=tmp_path / "b", credentials=creds, extra_args=shared, lazy_model=False)
-    a.start(timeout=120)
-    b.start(timeout=120)
-    try:
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("parley_failover") as url:
+        creds = write_credentials(tmp_path / "credentials")
+        shared = [
+            "--database-url",
+            url,
+            "--redis-url",
+            "redis://127.0.0.1:6379/0",
+            "--model",
+            str(bundled_model),
+        ]
+        a = ServerProcess(data_dir=tmp_path / "a", credentials=creds, extra_args=shared, lazy_model=False)
+        b = ServerProcess(data_dir=tmp_path / "b", credentials=creds, extra_args=shared, lazy_model=False)
+        a.start(timeout=120)
+        b.start(timeout=120)
+        try:
+            yield a, b
+        finally:
+            a.stop()
+            b.stop()
 
 
 def pcm(name: str) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 
 from harness.attendee import AttendeeClient, clip_pcm16
 from harness.server import ServerProcess, write_credentials
-from tests.store.conftest import _admin
+from harness.services import scratch_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -21,27 +20,28 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 def nodes(
     tmp_path_factory: pytest.TempPathFactory, bundled_model: Path
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    name = f"parley_nodes_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    root = tmp_path_factory.mktemp("nodes")
-    creds = write_credentials(root / "credentials")
-    shared = [
-        "--database-url", f"postgresql://postgres@127.0.0.1:5432/{name}",
-        "--redis-url", "redis://127.0.0.1:6379/0",
-        "--model", str(bundled_model),
-    ]  # fmt: skip
-    a = ServerProcess(data_dir=root / "a", credentials=creds, lazy_model=False)
-    b = ServerProcess(data_dir=root / "b", credentials=creds, lazy_model=True)
-    # Each node advertises itself as the home of the meetings it creates.
-    for node in (a, b):
-        node.extra_args = [*shared, "--media-url", node.endpoint]
-        node.start()
-    try:
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("parley_nodes") as url:
+        root = tmp_path_factory.mktemp("nodes")
+        creds = write_credentials(root / "credentials")
+        shared = [
+            "--database-url",
+            url,
+            "--redis-url",
+            "redis://127.0.0.1:6379/0",
+            "--model",
+            str(bundled_model),
+        ]
+        a = ServerProcess(data_dir=root / "a", credentials=creds, lazy_model=False)
+        b = ServerProcess(data_dir=root / "b", credentials=creds, lazy_model=True)
+        # Each node advertises itself as the home of the meetings it creates.
+        for node in (a, b):
+            node.extra_args = [*shared, "--media-url", node.endpoint]
+            node.start()
+        try:
+            yield a, b
+        finally:
+            a.stop()
+            b.stop()
 
 
 async def test_control_events_cross_nodes(nodes: tuple[ServerProcess, ServerProcess]) -> None:

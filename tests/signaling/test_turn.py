@@ -131,9 +131,9 @@ def test_join_ack_carries_the_credentials_only_when_given() -> None:
 # -- the command line ----------------------------------------------------------------------------
 
 
-def serve_args(*argv: str) -> argparse.Namespace:
+def serve_args(*argv: str, env: dict[str, str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    cli._serve_parser(parser.add_subparsers(dest="command"))
+    cli._serve_options(parser.add_subparsers(dest="command").add_parser("serve"), env or {})
     return parser.parse_args(["serve", *argv])
 
 
@@ -141,14 +141,16 @@ def test_cli_options_and_environment(tmp_path: Path) -> None:
     args = serve_args(
         "--turn-uri", URIS[0], "--turn-uri", URIS[1], "--turn-secret", SECRET, "--turn-ttl", "60"
     )
-    assert cli._turn_settings(args, {}) == TurnSettings(uris=URIS, secret=SECRET, ttl_s=60)
+    assert cli._turn_settings(args) == TurnSettings(uris=URIS, secret=SECRET, ttl_s=60)
     env = {"PARLEY_TURN_URIS": ",".join(URIS), "PARLEY_TURN_SECRET": SECRET, "PARLEY_TURN_TTL": "120"}
-    assert cli._turn_settings(serve_args(), env) == TurnSettings(uris=URIS, secret=SECRET, ttl_s=120)
+    assert cli._turn_settings(serve_args(env=env)) == TurnSettings(uris=URIS, secret=SECRET, ttl_s=120)
     secret_file = tmp_path / "turn-secret"
     secret_file.write_text(SECRET + "\n")
-    args = serve_args("--turn-uri", URIS[0], "--turn-secret-file", str(secret_file))
-    assert cli._turn_settings(args, {"PARLEY_TURN_SECRET": "ignored"}).secret == SECRET
-    assert cli._turn_settings(serve_args(), {}) == TurnSettings()
+    args = serve_args(
+        "--turn-uri", URIS[0], "--turn-secret-file", str(secret_file), env={"PARLEY_TURN_SECRET": "ignored"}
+    )
+    assert cli._turn_settings(args).secret == SECRET
+    assert cli._turn_settings(serve_args()) == TurnSettings()
 
 
 def test_serve_refuses_a_turn_uri_without_a_secret(tmp_path: Path) -> None:

@@ -86,6 +86,15 @@ class Seen:
     operation: str = "unknown"
 
 
+def answered(metrics: Metrics | None, service: str, operation: str, status: int, started: float) -> None:
+    """Count an answered API request and its time (and log it at debug)."""
+    seconds = time.perf_counter() - started
+    if metrics is not None:
+        metrics.observe_api(service, operation, status, seconds)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s answered %d in %.1f ms", operation, status, seconds * 1e3)
+
+
 async def throttled(
     throttle: Throttle | None,
     metrics: Metrics | None,
@@ -151,9 +160,7 @@ class RestJsonEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
-        if self.metrics is not None:
-            self.metrics.observe_api("chime", seen.operation, status, started)
-        log.debug("%s answered %d in %.1f ms", seen.operation, status, (time.perf_counter() - started) * 1e3)
+        answered(self.metrics, "chime", seen.operation, status, started)
 
     def _base_url(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
         if self.public_url:

@@ -18,7 +18,17 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-from parley.api.endpoint import BodyTimeout, Receive, Scope, Seen, Send, raw_target, read_body, throttled
+from parley.api.endpoint import (
+    BodyTimeout,
+    Receive,
+    Scope,
+    Seen,
+    Send,
+    answered,
+    raw_target,
+    read_body,
+    throttled,
+)
 from parley.auth import AuthError, SigV4Verifier
 from parley.errors import ServiceError, bad_request
 from parley.logs import bind
@@ -87,9 +97,7 @@ class AwsJsonEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": body})
-        if self.metrics is not None:
-            self.metrics.observe_api("transcribe", seen.operation, status, started)
-        log.debug("%s answered %d in %.1f ms", seen.operation, status, (time.perf_counter() - started) * 1e3)
+        answered(self.metrics, "transcribe", seen.operation, status, started)
 
     async def _handle(
         self, scope: Scope, receive: Receive, headers: list[tuple[str, str]], seen: Seen

@@ -52,6 +52,7 @@ class Transcriber:
         self.stream = stream
         self.origin_ms = now_ms()
         self.channel_id = channel_id
+        self._metrics: Metrics | None = hub.runtime.metrics
         self._task = asyncio.get_running_loop().create_task(
             self._pump(hub), name=f"pump-{attendee.attendee_id}"
         )
@@ -59,15 +60,15 @@ class Transcriber:
     async def _pump(self, hub: MeetingHub) -> None:
         fixed: dict[str, int] = {}  # result id -> items already stable (for the commit-latency metric)
         async for result in self.stream.results():
-            self._observe(hub, result, fixed)
+            self._observe(result, fixed)
             try:
                 await hub.runtime.publish_result(hub.meeting, self, result)
             except Exception:
                 log.exception("could not publish a result for meeting %s", hub.meeting.meeting_id)
 
-    def _observe(self, hub: MeetingHub, result: RecognitionResult, fixed: dict[str, int]) -> None:
+    def _observe(self, result: RecognitionResult, fixed: dict[str, int]) -> None:
         """Commit latency and final lag, in audio time received (live audio arrives in real time)."""
-        metrics = hub.runtime.metrics
+        metrics = self._metrics
         if metrics is None:
             return
         heard = self.stream.position_s
@@ -81,10 +82,10 @@ class Transcriber:
             fixed.pop(result.result_id, None)
             metrics.final_lag_seconds.observe(max(0.0, heard - result.end_s))
 
-    def feed(self, pcm16: bytes, metrics: Metrics | None = None) -> None:
+    def feed(self, pcm16: bytes) -> None:
         self.stream.feed(pcm16)
-        if metrics is not None:
-            metrics.audio_seconds.inc(len(pcm16) / 32000)  # PCM16 mono at 16 kHz
+        if self._metrics is not None:
+            self._metrics.audio_seconds.inc(len(pcm16) / 32000)  # PCM16 mono at 16 kHz
 
     async def finish(self) -> None:
         """Finalize the utterance in flight and wait until its final result is published.
@@ -192,7 +193,7 @@ class MeetingHub:
     def audio(self, session: AttendeeSession, pcm16: bytes) -> None:
         transcriber = self.transcribers.get(session.attendee.attendee_id)
         if transcriber is not None and self.sessions.get(session.attendee.attendee_id) is session:
-            transcriber.feed(pcm16, self.runtime.metrics)
+            transcriber.feed(pcm16)
 
     # -- transcription -------------------------------------------------------------------------
 

@@ -167,6 +167,14 @@ class MeetingService:
         """Every active meeting of the caller's account, however it was created."""
         return await self.store.list_meetings(caller.account_id)
 
+    async def live_status(
+        self, meeting: Meeting, fresh_after: float
+    ) -> tuple[TranscriptionState | None, set[str]]:
+        """Transcription state and connected attendees of a meeting record the caller already holds (from
+        ``account_meetings`` or ``find_meeting``, so no second ownership lookup): the console polls this."""
+        state = await self.store.get_transcription(meeting.meeting_id)
+        return state, await self.store.connected_attendees(meeting.meeting_id, fresh_after)
+
     async def transcription_state(self, caller: Caller, meeting_id: str) -> TranscriptionState | None:
         """The meeting's transcription state (None if it was never transcribed); NotFound if not the caller's."""
         meeting = await self._meeting(caller, meeting_id)

@@ -310,21 +310,20 @@ class ConsoleApi:
         """A meeting this session knows of (it may have ended since)."""
         meeting = await self.meetings.find_meeting(session.caller, m.meeting_id)
         if meeting is not None:
-            return await self._live_summary(request, session, meeting)
+            return await self._live_summary(request, meeting)
         return _ended_summary(m)
 
-    async def _live_summary(
-        self, request: Request, session: ConsoleSession, meeting: Meeting
-    ) -> dict[str, Any]:
+    async def _live_summary(self, request: Request, meeting: Meeting) -> dict[str, Any]:
+        """``meeting`` is the session's own (from account_meetings or find_meeting)."""
+        state, connected = await self.meetings.live_status(meeting, time.time() - self.presence_ttl_s)
         summary: dict[str, Any] = {
             "MeetingId": meeting.meeting_id,
             "ExternalMeetingId": meeting.external_meeting_id,
             "CreatedAt": int(meeting.created_at * 1000),
             "Ended": False,
             "Meeting": self.meetings.meeting_shape(meeting, self._base_url(request)),
-            "ConnectedAttendees": len(await self._connected(session, meeting.meeting_id)),
+            "ConnectedAttendees": len(connected),
         }
-        state = await self.meetings.transcription_state(session.caller, meeting.meeting_id)
         if state is not None:
             summary["Transcription"] = {
                 "Status": state.status,
@@ -337,7 +336,7 @@ class ConsoleApi:
         """Every meeting of the account, however it was created (newest first), then the ones this session
         saw end (their transcripts stay under /transcripts)."""
         stored = await self.meetings.account_meetings(session.caller)
-        out = [await self._live_summary(request, session, m) for m in reversed(stored)]
+        out = [await self._live_summary(request, m) for m in reversed(stored)]
         live = {m.meeting_id for m in stored}
         ended = [m for m in session.meetings.values() if m.meeting_id not in live]
         out += [_ended_summary(m) for m in sorted(ended, key=lambda m: m.created_at, reverse=True)]
@@ -396,7 +395,8 @@ class ConsoleApi:
             token = page.get("NextToken")
             if not token:
                 break
-        connected = await self._connected(session, meeting_id)
+        fresh_after = time.time() - self.presence_ttl_s
+        connected = await self.meetings.connected_attendees(session.caller, meeting_id, fresh_after)
         muted = self.muted(meeting_id) if self.muted is not None else set()
         for attendee in attendees:
             attendee["Connected"] = attendee["AttendeeId"] in connected
@@ -405,10 +405,6 @@ class ConsoleApi:
             if known is not None:
                 attendee["JoinToken"] = known[1]
         return JSONResponse({"Attendees": attendees})
-
-    async def _connected(self, session: ConsoleSession, meeting_id: str) -> set[str]:
-        fresh_after = time.time() - self.presence_ttl_s
-        return await self.meetings.connected_attendees(session.caller, meeting_id, fresh_after)
 
     async def _create_attendee(
         self, session: ConsoleSession, meeting_id: str, name: str, audio: str
