@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from parley.errors import ServiceError
+from parley.meetings.configuration import parse
 from parley.meetings.service import Caller, Limits, MeetingService
 from parley.meetings.transcription import check_engines, transcribe_failure, transcription_region
 from parley.store import Store
@@ -42,7 +43,7 @@ def ets(**settings: Any) -> dict[str, Any]:
     ],
 )  # fmt: skip
 def test_transcribe_rejects_combinations(config: dict[str, Any], fragment: str) -> None:
-    message = transcribe_failure(config)
+    message = transcribe_failure(parse(config))
     assert message is not None
     assert fragment in message
 
@@ -64,7 +65,7 @@ def test_transcribe_rejects_combinations(config: dict[str, Any], fragment: str) 
     ],
 )
 def test_valid_configurations_pass(config: dict[str, Any]) -> None:
-    assert transcribe_failure(config) is None
+    assert transcribe_failure(parse(config)) is None
 
 
 def test_existing_vocabularies_resolve() -> None:
@@ -76,7 +77,9 @@ def test_existing_vocabularies_resolve() -> None:
     )
     assert (
         transcribe_failure(
-            config, vocabulary_exists=lambda n: n == "terms", vocabulary_filter_exists=lambda n: n == "words"
+            parse(config),
+            vocabulary_exists=lambda n: n == "terms",
+            vocabulary_filter_exists=lambda n: n == "words",
         )
         is None
     )
@@ -108,11 +111,11 @@ def test_exactly_one_engine() -> None:
 def test_transcription_region(
     config: dict[str, Any], media_region: str, expected: tuple[str, str | None]
 ) -> None:
-    assert transcription_region(config, media_region) == expected
+    assert transcription_region(parse(config), media_region) == expected
 
 
 def test_no_transcribe_in_media_region_fails() -> None:
-    region, failure = transcription_region(ets(LanguageCode="en-US"), "eu-north-1")
+    region, failure = transcription_region(parse(ets(LanguageCode="en-US")), "eu-north-1")
     assert region is None
     assert failure is not None
     assert "eu-north-1" in failure

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from parley.meetings.configuration import parse
 from parley.pii.settings import PHI_TYPES, PII_TYPES, PiiSettings, entity_types, pii_settings
 
 
@@ -13,13 +16,17 @@ def test_entity_types() -> None:
     assert entity_types("NAME,ALL") == frozenset(PII_TYPES)
 
 
+def settings_of(configuration: dict[str, Any]) -> PiiSettings | None:
+    return pii_settings(parse(configuration))
+
+
 def test_settings_from_configurations() -> None:
-    assert pii_settings({"EngineTranscribeSettings": {"LanguageCode": "en-US"}}) is None
-    identify = pii_settings(
+    assert settings_of({"EngineTranscribeSettings": {"LanguageCode": "en-US"}}) is None
+    identify = settings_of(
         {"EngineTranscribeSettings": {"LanguageCode": "en-US", "ContentIdentificationType": "PII"}}
     )
     assert identify == PiiSettings("identify", "PII", frozenset(PII_TYPES), "en-US")
-    redact = pii_settings(
+    redact = settings_of(
         {
             "EngineTranscribeSettings": {
                 "LanguageCode": "en-GB",
@@ -30,8 +37,8 @@ def test_settings_from_configurations() -> None:
     )
     assert redact == PiiSettings("redact", "PII", frozenset({"NAME"}), "en-GB")
     medical = {"LanguageCode": "en-US", "Specialty": "PRIMARYCARE", "Type": "CONVERSATION"}
-    assert pii_settings({"EngineTranscribeMedicalSettings": medical}) is None
-    phi = pii_settings({"EngineTranscribeMedicalSettings": {**medical, "ContentIdentificationType": "PHI"}})
+    assert settings_of({"EngineTranscribeMedicalSettings": medical}) is None
+    phi = settings_of({"EngineTranscribeMedicalSettings": {**medical, "ContentIdentificationType": "PHI"}})
     assert phi == PiiSettings("identify", "PHI", frozenset(PHI_TYPES), "en-US")
 
 

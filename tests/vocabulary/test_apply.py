@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.live.convert import stream_config
+from parley.meetings.configuration import parse
 from parley.store import VocabularyRecord
 from parley.transcripts.events import TranscriptAlternative, TranscriptItem, TranscriptResult
 from parley.vocabularies.apply import apply_vocabularies, snapshot
@@ -100,8 +101,10 @@ def test_vocabularies_become_hotwords() -> None:
     )
     snap = snapshot([vocab], [], None, "en-US")
     config = {"EngineTranscribeSettings": {"LanguageCode": "en-US", "VocabularyName": "v"}}
-    assert stream_config(config, snap).hotwords == "Los Angeles, Chime"
-    assert stream_config({"EngineTranscribeSettings": {"LanguageCode": "en-GB"}}, snap).hotwords is None
+    assert stream_config(parse(config), snap).hotwords == "Los Angeles, Chime"
+    assert (
+        stream_config(parse({"EngineTranscribeSettings": {"LanguageCode": "en-GB"}}), snap).hotwords is None
+    )
     # VocabularyFilterMethod is honoured now, no longer refused.
     filter_config = {
         "EngineTranscribeSettings": {
@@ -110,4 +113,4 @@ def test_vocabularies_become_hotwords() -> None:
             "VocabularyFilterMethod": "tag",
         }
     }
-    assert stream_config(filter_config).language_code == "en-US"
+    assert stream_config(parse(filter_config)).language_code == "en-US"

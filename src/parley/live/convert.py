@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from parley.meetings.configuration import EngineSettings
 from parley.meetings.configuration import parse as parse_configuration
+from parley.pii.settings import PiiSettings
 from parley.store import TranscriptionState
 from parley.streaming.results import RecognitionResult, StreamConfig
 from parley.transcripts.events import (
@@ -44,13 +47,36 @@ def status_event(
     )
 
 
-def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | None = None) -> StreamConfig:
+@dataclass(frozen=True, slots=True)
+class LiveTranscription:
+    """What the live side needs of a stored TranscriptionState, typed once when the state reaches a node.
+
+    The state crosses the store and the bus as the request's JSON (status events echo it to clients); this is
+    its one parse on arrival, so recognizers and the per-result filters never read the dicts again.
+    """
+
+    state: TranscriptionState
+    settings: EngineSettings
+    vocabularies: dict[str, Any] | None  # the snapshot StartMeetingTranscription stored (vocabularies.apply)
+    pii: PiiSettings | None
+
+    @classmethod
+    def of(cls, state: TranscriptionState) -> LiveTranscription:
+        pii = state.extra.get("pii")
+        return cls(
+            state=state,
+            settings=parse_configuration(state.configuration),
+            vocabularies=state.extra.get("vocabularies"),
+            pii=PiiSettings.from_dict(pii) if pii else None,
+        )
+
+
+def stream_config(e: EngineSettings, vocabularies: dict[str, Any] | None = None) -> StreamConfig:
     """Map EngineTranscribeSettings (or the medical settings) onto the speech core's StreamConfig.
 
     ``vocabularies`` is the snapshot StartMeetingTranscription stored (``parley.vocabularies.apply``): its
     phrases bias recognition through the engine's hotword prompt.
     """
-    e = parse_configuration(configuration)
     if e.medical:
         # PHI identification (ContentIdentificationType) is applied to results by parley.pii, not the engine.
         # Transcribe Medical is US English; parley serves it with the same speech model as Transcribe
@@ -72,10 +98,10 @@ def stream_config(configuration: dict[str, Any], vocabularies: dict[str, Any] | 
         raise UnsupportedConfiguration(str(exc)) from None
 
 
-def engine_failure(configuration: dict[str, Any]) -> str | None:
+def engine_failure(settings: EngineSettings) -> str | None:
     """Why the speech engine cannot honour this configuration (None if it can)."""
     try:
-        stream_config(configuration)
+        stream_config(settings)
     except UnsupportedConfiguration as exc:
         return str(exc)
     return None

@@ -14,7 +14,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from parley.bus.base import Subscription
-from parley.live.convert import UnsupportedConfiguration, now_ms, status_event, stream_config
+from parley.live.convert import (
+    LiveTranscription,
+    UnsupportedConfiguration,
+    now_ms,
+    status_event,
+    stream_config,
+)
 from parley.live.ending import Ending
 from parley.live.messages import (
     Ack,
@@ -115,7 +121,7 @@ class MeetingHub:
         self.meeting = meeting
         self.sessions: dict[str, AttendeeSession] = {}
         self.transcribers: dict[str, Transcriber] = {}
-        self.state: TranscriptionState | None = None
+        self.live: LiveTranscription | None = None  # the transcription state in force, typed (see ``state``)
         self.interrupted = False  # the speech engine is falling behind (LiveRuntime._watch_engine)
         self.bus_interrupted = False  # the event bus is down (LiveRuntime._bus_outage)
         self._channels: dict[str, str] = {}
@@ -126,6 +132,15 @@ class MeetingHub:
         self.ending: Ending | None = None
         self._ending_tasks: list[asyncio.Task[None]] = []
         self._ended = False
+
+    @property
+    def state(self) -> TranscriptionState | None:
+        return self.live.state if self.live is not None else None
+
+    @state.setter
+    def state(self, state: TranscriptionState | None) -> None:
+        # The one place a state arriving from the store or the bus is parsed.
+        self.live = LiveTranscription.of(state) if state is not None else None
 
     @property
     def channel(self) -> str:
@@ -208,12 +223,13 @@ class MeetingHub:
         aid = session.attendee.attendee_id
         if aid in self.transcribers or not session.can_send_audio or not self.transcribing:
             return
-        assert self.state is not None
+        live = self.live
+        assert live is not None
         try:
-            config = stream_config(self.state.configuration, self.state.extra.get("vocabularies"))
+            config = stream_config(live.settings, live.vocabularies)
         except UnsupportedConfiguration:
             return  # the node that took the Start call announced `failed`
-        if self.state.extra.get("pii"):
+        if live.pii is not None:
             self.runtime.pii.warm()  # load the PII detector now rather than at the first final result
         speech = await self.runtime.speech_ready()
         if self.sessions.get(aid) is not session:

@@ -42,7 +42,6 @@ from parley.logs import bind
 from parley.meetings.service import MeetingService
 from parley.metrics import Metrics, gauge
 from parley.pii.service import PiiService
-from parley.pii.settings import PiiSettings
 from parley.store import Attendee, Meeting, Store, TranscriptionState
 from parley.streaming.results import RecognitionResult
 from parley.transcripts.events import Transcript, TranscriptEvent
@@ -347,13 +346,13 @@ class LiveRuntime:
             channel_id=transcriber.channel_id,
         )
         hub = self.hubs.get(meeting.meeting_id)
-        if hub is not None and hub.state is not None:
+        live = hub.live if hub is not None else None
+        if live is not None:
             # Filters and DisplayAs apply before anything is stored or sent (docs/operations.md "Vocabularies").
-            converted = apply_vocabularies(converted, hub.state.extra.get("vocabularies"))
+            converted = apply_vocabularies(converted, live.vocabularies)
             # Then PII/PHI, on what participants would otherwise see (D33); off the event loop.
-            pii = hub.state.extra.get("pii")
-            if pii:
-                checked = await self.pii.apply(converted, PiiSettings.from_dict(pii))
+            if live.pii is not None:
+                checked = await self.pii.apply(converted, live.pii)
                 if checked is None:
                     return  # a partial under redaction is never sent (D30)
                 converted = checked

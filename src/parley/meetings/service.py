@@ -21,6 +21,7 @@ from parley.config import Limits
 from parley.errors import ServiceError, bad_request, not_found
 from parley.meetings import capabilities as caps
 from parley.meetings import ids
+from parley.meetings.configuration import EngineSettings
 from parley.meetings.configuration import parse as parse_configuration
 from parley.meetings.transcription import (
     check_engines,
@@ -106,7 +107,7 @@ class MeetingService:
         limits: Limits | None = None,
         clock: Any = time.time,
         transcript_retention_s: float | None = None,
-        engine_failure: Callable[[dict[str, Any]], str | None] | None = None,
+        engine_failure: Callable[[EngineSettings], str | None] | None = None,
         media_url: str | None = None,
     ) -> None:
         """``engine_failure`` says why the speech engine cannot honour a (Transcribe-valid) configuration.
@@ -532,6 +533,7 @@ class MeetingService:
         meeting = await self._meeting(caller, params["MeetingId"])
         config: dict[str, Any] = params["TranscriptionConfiguration"]
         check_engines(config)
+        settings = parse_configuration(config)  # once; everything below reads the typed value
         current = await self.store.get_transcription(meeting.meeting_id)
         if current is None or current.status != "started":
             active = await self.store.count_active_transcriptions(caller.account_id)
@@ -540,16 +542,18 @@ class MeetingService:
                     "LimitExceededException",
                     f"Too many meetings have live transcription enabled (limit {self.limits.max_transcriptions})",
                 )
-        region, region_failure = transcription_region(config, meeting.media_region)
-        vocabularies, filters = await self._prefetch_vocabularies(caller.account_id, config)
+        region, region_failure = transcription_region(settings, meeting.media_region)
+        vocabularies, filters = await self._prefetch_vocabularies(caller.account_id, settings)
         failure = region_failure or transcribe_failure(
-            config,
+            settings,
             vocabulary_exists=lambda name: name in vocabularies,
             vocabulary_filter_exists=lambda name: name in filters,
         )
-        failure = failure or _vocabulary_language_failure(config, [*vocabularies.values(), *filters.values()])
+        failure = failure or _vocabulary_language_failure(
+            settings, [*vocabularies.values(), *filters.values()]
+        )
         if failure is None and self.engine_failure is not None:
-            failure = self.engine_failure(config)
+            failure = self.engine_failure(settings)
         now = self.clock()
         state = TranscriptionState(
             meeting_id=meeting.meeting_id,
@@ -561,20 +565,19 @@ class MeetingService:
             stopped_at=now if failure else None,
             extra={"message": failure}
             if failure
-            else {**_vocabulary_extra(config, vocabularies, filters), **_pii_extra(config)},
+            else {**_vocabulary_extra(settings, vocabularies, filters), **_pii_extra(settings)},
         )
         await self.store.save_transcription(state)
         for observer in self.observers:
             await observer.transcription_changed(meeting, state)
 
     async def _prefetch_vocabularies(
-        self, account_id: str, config: dict[str, Any]
+        self, account_id: str, e: EngineSettings
     ) -> tuple[dict[str, VocabularyRecord], dict[str, VocabularyRecord]]:
         """The account's vocabularies and filters that the configuration names, read once before the sync rules.
 
         A medical configuration's ``VocabularyName`` names a Transcribe Medical vocabulary (their own namespace).
         """
-        e = parse_configuration(config)
         vocabularies = await self.store.get_vocabularies(
             "medical" if e.medical else "vocabulary", account_id, list(e.vocabularies)
         )
@@ -604,10 +607,10 @@ class MeetingService:
             await observer.transcription_changed(meeting, state)
 
 
-def _vocabulary_language_failure(config: dict[str, Any], records: list[VocabularyRecord]) -> str | None:
+def _vocabulary_language_failure(e: EngineSettings, records: list[VocabularyRecord]) -> str | None:
     """Transcribe refuses a vocabulary or filter whose language is not the stream's (or, with language
     identification, not one of the language options)."""
-    allowed = set(parse_configuration(config).languages)
+    allowed = set(e.languages)
     for record in records:
         if record.language_code not in allowed:
             noun = "vocabulary filter" if record.kind == "filter" else "vocabulary"
@@ -619,25 +622,24 @@ def _vocabulary_language_failure(config: dict[str, Any], records: list[Vocabular
 
 
 def _vocabulary_extra(
-    config: dict[str, Any], vocabularies: dict[str, VocabularyRecord], filters: dict[str, VocabularyRecord]
+    e: EngineSettings, vocabularies: dict[str, VocabularyRecord], filters: dict[str, VocabularyRecord]
 ) -> dict[str, Any]:
     """The content the live side applies, snapshotted at Start as Transcribe loads it when a stream starts."""
     from parley.vocabularies.apply import snapshot
 
     if not vocabularies and not filters:
         return {}
-    e = parse_configuration(config)
     snap = snapshot(
         list(vocabularies.values()), list(filters.values()), e.vocabulary_filter_method, e.language_code
     )
     return {"vocabularies": snap}
 
 
-def _pii_extra(config: dict[str, Any]) -> dict[str, Any]:
+def _pii_extra(e: EngineSettings) -> dict[str, Any]:
     """PII/PHI settings as a snapshot that travels with the state, so every node applies the same ones."""
     from parley.pii.settings import pii_settings
 
-    settings = pii_settings(config)
+    settings = pii_settings(e)
     return {"pii": settings.to_dict()} if settings is not None else {}
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from parley.errors import bad_request
-from parley.meetings.configuration import names, parse
+from parley.meetings.configuration import EngineSettings, names
 
 TRANSCRIBE_REGIONS = frozenset(
     {
@@ -72,17 +72,11 @@ def check_engines(config: dict[str, Any]) -> None:
         )
 
 
-def engine_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The settings of the configuration's one engine (Transcribe Medical or Transcribe)."""
-    return config.get("EngineTranscribeMedicalSettings") or config.get("EngineTranscribeSettings") or {}
-
-
-def transcription_region(config: dict[str, Any], media_region: str) -> tuple[str | None, str | None]:
+def transcription_region(e: EngineSettings, media_region: str) -> tuple[str | None, str | None]:
     """(region, failure message): where the transcription would run, as Chime chooses it."""
-    medical = "EngineTranscribeMedicalSettings" in config
-    settings = config.get("EngineTranscribeMedicalSettings" if medical else "EngineTranscribeSettings") or {}
+    medical = e.medical
     available = TRANSCRIBE_MEDICAL_REGIONS if medical else TRANSCRIBE_REGIONS
-    requested = settings.get("Region")
+    requested = e.region
     if requested and requested != "auto":
         return requested, None
     if requested == "auto":
@@ -104,7 +98,7 @@ def _nearest_by_prefix(media_region: str, available: frozenset[str]) -> str:
 
 
 def transcribe_failure(
-    config: dict[str, Any],
+    e: EngineSettings,
     *,
     vocabulary_exists: Callable[[str], bool] = lambda _name: False,
     vocabulary_filter_exists: Callable[[str], bool] = lambda _name: False,
@@ -114,7 +108,6 @@ def transcribe_failure(
     ``vocabulary_exists``/``vocabulary_filter_exists`` look names up in parley's Transcribe vocabulary
     store; until that API exists no name resolves, exactly as an account with no vocabularies.
     """
-    e = parse(config)
     if e.medical:
         # Every other medical field is an enum the model already validated.
         name = e.vocabulary_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from parley.meetings.configuration import names
+from parley.meetings.configuration import EngineSettings, names
 
 Mode: TypeAlias = Literal["identify", "redact"]
 Category: TypeAlias = Literal["PII", "PHI"]
@@ -91,21 +91,18 @@ def entity_types(value: str | None) -> frozenset[str]:
     return frozenset(given & set(PII_TYPES))
 
 
-def pii_settings(configuration: dict[str, Any]) -> PiiSettings | None:
+def pii_settings(e: EngineSettings) -> PiiSettings | None:
     """The PII/PHI settings of a (Transcribe-valid) TranscriptionConfiguration, or None if it asks for none.
 
     Invalid combinations (identification with redaction, PiiEntityTypes alone) never get here: the meetings
     service fails them first with Transcribe's message (``meetings/transcription.py``).
     """
-    medical = configuration.get("EngineTranscribeMedicalSettings")
-    if medical is not None:
-        if medical.get("ContentIdentificationType") == "PHI":
-            return PiiSettings("identify", "PHI", frozenset(PHI_TYPES), medical.get("LanguageCode", "en-US"))
+    if e.medical:
+        if e.content_identification == "PHI":
+            return PiiSettings("identify", "PHI", frozenset(PHI_TYPES), e.language_code or "en-US")
         return None
-    s: dict[str, Any] = configuration.get("EngineTranscribeSettings") or {}
-    language = s.get("LanguageCode")
-    if s.get("ContentRedactionType") == "PII":
-        return PiiSettings("redact", "PII", entity_types(s.get("PiiEntityTypes")), language)
-    if s.get("ContentIdentificationType") == "PII":
-        return PiiSettings("identify", "PII", entity_types(s.get("PiiEntityTypes")), language)
+    if e.content_redaction == "PII":
+        return PiiSettings("redact", "PII", entity_types(e.pii_entity_types), e.language_code)
+    if e.content_identification == "PII":
+        return PiiSettings("identify", "PII", entity_types(e.pii_entity_types), e.language_code)
     return None
