@@ -2,7 +2,7 @@
 sockets in a loop without closing them. The flooder is shed with 4430, the socket opener meets the per-address
 cap, the other meeting's speech is transcribed in full, and the server's memory stays under its bound.
 
-Latency under the flood is measured, not asserted: ``bench/flood.py`` prints the other meeting's commit and
+Latency under the flood is measured, not asserted: ``bench/live.py --flood`` prints the other meeting's commit and
 final latency quiet and flooded (docs/benchmarks.md "Abuse").
 """
 
