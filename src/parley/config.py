@@ -29,6 +29,10 @@ class LiveSettings:
     ack_timeout_s: float = 15.0
     interrupt_after_s: float = 8.0  # final results waiting this long → `interrupted`
     resume_below_s: float = 2.0
+    # Nodes say they are alive on the bus this often; one not heard for node_timeout_s (while the bus is up) is
+    # taken for dead: its meetings' participants elsewhere hear `interrupted` until its speakers are back.
+    node_heartbeat_s: float = 2.0
+    node_timeout_s: float = 6.0
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,44 @@ async def test_stop_message_closes_normally(server: ServerProcess, meeting_with:
     await client.stream(b"\x00\x00" * 16000, realtime=False)
     await client.ws.send(json.dumps({"type": "stop"}))
     assert await client.wait_closed() == 1000
+
+
+@pytest.mark.model
+async def test_ready_comes_once_the_speech_model_is_loaded(tmp_path: Any, bundled_model: Any) -> None:
+    """`ready` tells a client to send audio, and a recognizer's time origin is when it starts. It used to come
+    before a still-loading model was ready (the first attendee after start-up): the audio waited in the socket and
+    every word was stamped late by the wait. Here the model loads on first use, so the first join waits for it."""
+    from harness.server import write_credentials
+
+    proc = ServerProcess(
+        data_dir=tmp_path / "data",
+        credentials=write_credentials(tmp_path / "credentials"),
+        extra_args=["--model", str(bundled_model)],
+    ).start()  # lazy: nothing loads until a transcribing meeting has an attendee
+    try:
+        chime = proc.client()
+        meeting = chime.create_meeting(MediaRegion="us-east-1", ExternalMeetingId="lazy")["Meeting"][
+            "MeetingId"
+        ]
+        token = chime.create_attendee(MeetingId=meeting, ExternalUserId="first-speaker")["Attendee"][
+            "JoinToken"
+        ]
+        chime.start_meeting_transcription(
+            MeetingId=meeting,
+            TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}},
+        )
+        assert readiness(proc)["speech_model"].get("detail"), "the model must not be loaded before the join"
+        client = await AttendeeClient(
+            proc.endpoint, meeting, token, audio={"format": "pcm16", "sampleRate": 16000}
+        ).connect()
+        assert readiness(proc)["speech_model"] == {"ready": True}  # loaded, not "loads on first use"
+        await client.close()
+    finally:
+        proc.stop()
+
+
+def readiness(proc: ServerProcess) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{proc.endpoint}/readyz", timeout=5) as r:
+        return json.loads(r.read())["checks"]

@@ -152,3 +152,41 @@ async def test_a_node_in_the_ending_finishes_its_speech_and_says_closed(hub: Mee
             task.cancel()
     await next(t for t in hub._ending_tasks if t.get_name().startswith("ending-"))
     assert runtime.published == [Closed(NODE)]
+
+
+def transcribing(hub: MeetingHub) -> MeetingHub:
+    from parley.store import TranscriptionState
+
+    hub.state = TranscriptionState(
+        meeting_id="m-1",
+        status="started",
+        configuration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}},
+        region="us-east-1",
+        started_at=1.0,
+        updated_at=1.0,
+    )
+    return hub
+
+
+def statuses(session: FakeSession) -> list[str]:
+    return [e.type for e in session.events if isinstance(e, TranscriptionStatus)]
+
+
+async def test_a_dead_nodes_speaker_is_interrupted_until_they_connect_again(hub: MeetingHub) -> None:
+    transcribing(hub)
+    hub.speakers_lost({"cat", "dan"})  # their node stopped answering (LiveRuntime._watch_nodes)
+    hub.speakers_lost({"cat"})  # said once, however many times the loss is reported
+    assert [statuses(s) for s in sessions(hub).values()] == [["interrupted"], ["interrupted"]]
+    await hub._dispatch(Replaced("cat", "c-cat-2"))  # cat is back, on some node
+    assert statuses(sessions(hub)["ann"]) == ["interrupted"]  # dan is not
+    await hub._dispatch(AttendeeRemoved("dan"))  # a deleted attendee is not waited for
+    assert [statuses(s) for s in sessions(hub).values()] == [["interrupted", "resumed"]] * 2
+    assert not hub.lost
+
+
+async def test_a_lost_speaker_connected_here_or_a_meeting_not_transcribed_says_nothing(hub: MeetingHub) -> None:
+    hub.speakers_lost({"cat"})  # not transcribing: nothing to interrupt
+    transcribing(hub)
+    hub.speakers_lost({"ann"})  # ann's old connection was on the dead node, but ann is connected here already
+    assert [statuses(s) for s in sessions(hub).values()] == [[], []]
+    assert not hub.lost

@@ -3,7 +3,8 @@ another node of the cluster and its transcription goes on; the transcript from b
 
 Two `parley serve` processes on the machine's PostgreSQL and Redis, without `--media-url`, so MediaPlacement
 follows the URL the API call came in on (a load balancer's, in a deployment): an audio socket can land on either
-node, and the node it lands on transcribes it. Real speech (JFK, then the spoken cards). What is *not* shown
+node, and the node it lands on transcribes it. Real speech (JFK, then the spoken cards). A listener on the surviving
+node hears `interrupted` when the speaker's node dies and `resumed` when the speaker is back. What is *not* shown
 here: Chime SDK (WebRTC) meetings, whose rooms live on one node, are not taken over by another node.
 """
 
@@ -65,22 +66,35 @@ async def test_an_attendee_reconnects_through_another_node_after_kill_9(
     chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=EN)
     audio = {"format": "pcm16", "sampleRate": 16000}
 
+    listener = chime.create_attendee(MeetingId=mid, ExternalUserId="listener")["Attendee"]
+    # A participant on the node that survives: it hears the speaker across the cluster, and is told when the
+    # speaker's node dies and when the speaker is back.
+    audience = await AttendeeClient(b.endpoint, mid, listener["JoinToken"]).connect()
     first = await AttendeeClient(a.endpoint, mid, speaker["JoinToken"], audio=audio).connect()
     await first.wait_for(lambda: "started" in first.statuses(), 30)
     await first.stream(pcm("jfk") + SILENCE, speed=2)
     await first.wait_for(lambda: "country" in normalize_words(text_of(finals(first))), 60)
+    await audience.wait_for(lambda: "country" in normalize_words(text_of(finals(audience))), 30)
     before = {r["resultId"] for r in finals(first)}
 
     a.kill9()  # the node dies with the socket open: no close, no goodbye
     await first.wait_closed(30)
+    # Node b stops hearing node a's heartbeat and tells its participants (LiveSettings.node_timeout_s).
+    await audience.wait_for(lambda: "interrupted" in audience.statuses(), 30)
+    assert "resumed" not in audience.statuses()
 
     # The client reconnects (as the SDKs do) and the cluster's other node takes the socket.
     second = await AttendeeClient(b.endpoint, mid, speaker["JoinToken"], audio=audio).connect()
-    await second.wait_for(lambda: "started" in second.statuses(), 30)
+    await second.wait_for(lambda: "started" in second.statuses() or "interrupted" in second.statuses(), 30)
+    await audience.wait_for(lambda: "resumed" in audience.statuses(), 30)
+    statuses = audience.statuses()
+    assert statuses.index("interrupted") < statuses.index("resumed")
     await second.stream(pcm("cards") + SILENCE, speed=2)
     await second.wait_for(lambda: "hearts" in normalize_words(text_of(finals(second))), 60)
     after = {r["resultId"] for r in finals(second)}
+    await audience.wait_for(lambda: after <= {r["resultId"] for r in finals(audience)}, 30)
     await second.close()
+    await audience.close()
 
     results = await exported_results(b.endpoint, mid)
     stored = {r["resultId"] for r in results}

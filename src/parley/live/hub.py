@@ -124,6 +124,7 @@ class MeetingHub:
         self.live: LiveTranscription | None = None  # the transcription state in force, typed (see ``state``)
         self.interrupted = False  # the speech engine is falling behind (LiveRuntime._watch_engine)
         self.bus_interrupted = False  # the event bus is down (LiveRuntime._bus_outage)
+        self.lost: set[str] = set()  # attendees whose node died, until they connect again (speakers_lost)
         self._channels: dict[str, str] = {}
         self._subscription: Subscription | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -189,7 +190,7 @@ class MeetingHub:
             await self._stop_transcriber(aid, finish=True)
         self.sessions[aid] = session
         if self.state is not None and self.state.status in ("started", "failed"):
-            interrupted = self.interrupted or self.bus_interrupted
+            interrupted = self.interrupted or self.bus_interrupted or bool(self.lost)
             session.send_events([status_event(self.state, "interrupted" if interrupted else None)])
         if self.transcribing:
             async with self._lock:
@@ -262,6 +263,7 @@ class MeetingHub:
             finally:
                 self.state = state
                 self.interrupted = False
+                self.lost.clear()  # a new state starts from what is connected now
             if self.transcribing:
                 for session in list(self.sessions.values()):
                     await self._start_transcriber(session)
@@ -311,6 +313,7 @@ class MeetingHub:
                 if session is not None:
                     session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
                 await self._stop_transcriber(aid, finish=True)
+                self._speaker_back(aid)  # a deleted attendee is not waited for
             case Barrier(connection_id=connection_id):
                 for session in self.sessions.values():
                     if session.connection_id == connection_id:
@@ -323,8 +326,36 @@ class MeetingHub:
                     del self.sessions[aid]
                     await self._stop_transcriber(aid, finish=True)
                     session.close(CloseCode.REPLACED, "the attendee connected again from another connection")
+                self._speaker_back(aid)
             case Ack():
                 pass  # for the node coordinating the change (LiveRuntime._coordinate)
+
+    # -- another node's death -------------------------------------------------------------------
+
+    def speakers_lost(self, attendees: set[str]) -> None:
+        """These attendees' node died (LiveRuntime._watch_nodes): until each connects again, wherever that is,
+        this node's participants hear `interrupted` (the transcript of those speakers has stopped)."""
+        new = attendees - set(self.sessions) - self.lost
+        if not new or not self.transcribing or self.state is None:
+            return
+        first = not self.lost
+        self.lost |= new
+        if first:
+            self.deliver([status_event(self.state, "interrupted", "A server of this meeting stopped")])
+        # One who never comes back is not waited for longer than a connection counts without its node.
+        asyncio.get_running_loop().call_later(self.runtime.settings.presence_ttl_s, self._give_up, new)
+
+    def _give_up(self, attendees: set[str]) -> None:
+        for attendee_id in attendees:
+            self._speaker_back(attendee_id)
+
+    def _speaker_back(self, attendee_id: str) -> None:
+        """The attendee connected again (or was deleted, or was waited for long enough)."""
+        if attendee_id not in self.lost:
+            return
+        self.lost.discard(attendee_id)
+        if not self.lost and self.transcribing and self.state is not None:
+            self.deliver([status_event(self.state, "resumed")])
 
     # -- the meeting's end -------------------------------------------------------------------------
 

@@ -49,6 +49,9 @@ from parley.vocabularies.apply import apply_vocabularies
 
 log = logging.getLogger(__name__)
 
+#: where every node says it is alive (``{"node": id}``), every LiveSettings.node_heartbeat_s
+NODES_CHANNEL = "cluster:nodes"
+
 #: Final results held back while the event bus is down (per node); older ones are then only in the store.
 REPLAY_LIMIT = 10_000
 
@@ -85,6 +88,8 @@ class LiveRuntime:
         self._replay_lock = asyncio.Lock()
         self._bus_down = False
         self._unlisten: Callable[[], None] | None = None
+        self._nodes_seen: dict[str, float] = {}  # other nodes -> when last heard on NODES_CHANNEL (monotonic)
+        self._dead_nodes: set[str] = set()  # taken for dead, until heard again (Stop does not wait for them)
 
     def gauges(self) -> Iterator[Any]:
         """Live state of this node, read when /metrics is scraped (see parley.metrics)."""
@@ -137,6 +142,10 @@ class LiveRuntime:
             ),
             loop.create_task(self._every(self.settings.reap_interval_s, self.reap), name="meeting-reaper"),
             loop.create_task(self._every(1.0, self._watch_engine), name="engine-watch"),
+            loop.create_task(
+                self._every(self.settings.node_heartbeat_s, self._watch_nodes), name="node-watch"
+            ),
+            loop.create_task(self._listen_nodes(), name="node-listen"),
         ]
 
     async def close(self) -> None:
@@ -240,7 +249,7 @@ class LiveRuntime:
             request = uuid.uuid4().hex
             async with self.bus.subscribe(channel) as acks:
                 await self.publish(meeting.meeting_id, TranscriptionChanged(request, state))
-                pending = set(nodes)
+                pending = set(nodes) - self._dead_nodes  # a dead node's connections still count a while
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.ack_timeout_s if pending else 0):
                         async for raw in acks:
@@ -288,8 +297,13 @@ class LiveRuntime:
         ):
             session.close(CloseCode.MEETING_ENDED, "the meeting ended")
             return None
-        session.send_control(greeting)
         hub = await self._hub(meeting)
+        if hub.transcribing:
+            # `ready` tells the client to send audio, and a recognizer's time origin is when it starts: while
+            # the model is still loading (the first attendee after start-up), audio would wait in the socket
+            # and every word be stamped late by the wait (0.7 s measured). So the model first.
+            await self.speech.settled()
+        session.send_control(greeting)
         await hub.add(session)
         await self.publish(meeting.meeting_id, Replaced(attendee.attendee_id, session.connection_id))
         log.info("attendee connected (%s)", session.connection_id)
@@ -374,6 +388,55 @@ class LiveRuntime:
 
     async def _heartbeat(self) -> None:
         await self.store.heartbeat(self.node_id)
+
+    # -- other nodes ----------------------------------------------------------------------------
+    #
+    # A node that dies (kill -9, power) says nothing. Its audio-socket attendees reconnect through another node on
+    # their own, but the participants connected elsewhere would only see the transcript stop. So every node says
+    # "alive" on the bus every node_heartbeat_s; one not heard for node_timeout_s, while the bus itself is up, is
+    # taken for dead, and each meeting it had attendees in hears `interrupted` on the other nodes until those
+    # attendees are back (MeetingHub.speakers_lost / Replaced). The presence rows of the dead node are left to
+    # expire (presence_ttl_s): a node cut off from the bus alone is alive, and its connections must keep counting.
+
+    async def _listen_nodes(self) -> None:
+        while True:
+            try:
+                async with self.bus.subscribe(NODES_CHANNEL) as subscription:
+                    async for message in subscription:
+                        node = message.get("node")
+                        if isinstance(node, str) and node != self.node_id:
+                            self._nodes_seen[node] = time.monotonic()
+                            self._dead_nodes.discard(node)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the bus is down: its listener reports that; try again shortly
+                await asyncio.sleep(self.settings.node_heartbeat_s)
+
+    async def _watch_nodes(self) -> None:
+        if self._bus_down:
+            # Nobody is heard while the bus is down; judge again only from when it is back.
+            self._nodes_seen = dict.fromkeys(self._nodes_seen, time.monotonic())
+            return
+        with contextlib.suppress(BusError):
+            await self.bus.publish(NODES_CHANNEL, {"node": self.node_id})
+        deadline = time.monotonic() - self.settings.node_timeout_s
+        for node, seen in list(self._nodes_seen.items()):
+            if seen < deadline:
+                del self._nodes_seen[node]
+                self._dead_nodes.add(node)
+                log.warning(
+                    "node %s has not been heard for %.0f s: taking it for dead", node, time.monotonic() - seen
+                )
+                await self._node_lost(node)
+
+    async def _node_lost(self, node: str) -> None:
+        lost: dict[str, set[str]] = {}
+        for meeting_id, attendee_id in await self.store.node_connections(node):
+            lost.setdefault(meeting_id, set()).add(attendee_id)
+        for meeting_id, attendees in lost.items():
+            hub = self.hubs.get(meeting_id)
+            if hub is not None:
+                hub.speakers_lost(attendees)
 
     async def reap(self) -> None:
         """End meetings as Chime does (idle for 5 minutes; 24 hours old) and drop expired transcripts."""

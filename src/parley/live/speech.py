@@ -48,6 +48,12 @@ class SpeechService:
         assert self._task is not None
         return await asyncio.shield(self._task)
 
+    async def settled(self) -> None:
+        """Wait until loading has finished, either way (a failure is reported by readiness and by ``ready``)."""
+        self.start()
+        assert self._task is not None
+        await asyncio.wait([self._task])
+
     @property
     def failed(self) -> BaseException | None:
         """Why loading failed, once it has (readiness reports it)."""

@@ -89,6 +89,15 @@ class PresenceTable(Database):
 
         return await self._read(op)
 
+    async def node_connections(self, node_id: str) -> list[tuple[str, str]]:
+        """(meeting id, attendee id) of every connection a node has recorded."""
+
+        def op(conn: Connection) -> list[tuple[str, str]]:
+            q = select(C.meeting_id, C.attendee_id).where(C.node_id == node_id)
+            return [(r.meeting_id, r.attendee_id) for r in conn.execute(q)]
+
+        return await self._read(op)
+
     async def connected_attendees(self, meeting_id: str, fresh_after: float) -> set[str]:
         """The meeting's attendees with a live connection on any node (heartbeat after ``fresh_after``)."""
 
