@@ -14,6 +14,10 @@ the synthetic clips; it is the set the targets are stated for.
 ``--flood`` measures one meeting quiet, then again while another meeting is abused: an attendee floods audio at
 20x real time (reconnecting each time it is shed with 4430) and a client opens audio sockets in a loop and keeps
 them (until the per-address cap refuses it). It prints both, their ratio, and the server's peak RSS.
+
+``--cluster`` runs two nodes on a scratch PostgreSQL database and a private Redis (both on this machine): meeting
+i's speaker connects to node i mod 2 and a listener to the other node, and both latencies are printed, so the cost
+of crossing the cluster is the difference of the two rows.
 """
 
 from __future__ import annotations
@@ -71,30 +75,76 @@ def speech_pcm(real: bool) -> bytes:
     return b"".join(float32_to_pcm16(c.samples) + b"\x00\x00" * 16000 for c in devset())
 
 
-async def run_level(server: ServerProcess, n: int, seconds: float, pcm: bytes) -> Measure:
-    chime = server.client()
+@dataclass
+class Observer:
+    """Turns one client's received results into latencies (each word and final counted once)."""
+
+    measure: Measure = field(default_factory=Measure)
+    shown: set[tuple[str, int]] = field(default_factory=set)  # (result id, item index)
+    committed: set[tuple[str, int]] = field(default_factory=set)
+    seen: int = 0
+
+    def observe(self, client: AttendeeClient, shift: float) -> None:
+        """``shift``: add to an item's end time to get when its audio left the speaker (same clock). Latencies are
+        taken at each event's arrival (``AttendeeClient.arrivals``), not when this is called."""
+        events = client.received
+        for event, now in zip(events[self.seen :], client.arrivals[self.seen :], strict=False):
+            if event["type"] != "transcript":
+                continue
+            for r in event["transcript"]["results"]:
+                for k, item in enumerate(r["alternatives"][0]["items"]):
+                    if item["type"] != "pronunciation":
+                        continue
+                    key = (r["resultId"], k)
+                    sent = item["endTimeMs"] / 1000 + shift
+                    if key not in self.shown:
+                        self.shown.add(key)
+                        self.measure.shown.append(now - sent)
+                    if (item.get("stable") or not r["isPartial"]) and key not in self.committed:
+                        self.committed.add(key)
+                        self.measure.committed.append(now - sent)
+                if not r["isPartial"] and r["alternatives"][0]["items"]:
+                    self.measure.finals.append(now - (r["endTimeMs"] / 1000 + shift))
+        self.seen = min(len(events), len(client.arrivals))
+
+
+async def run_level(
+    nodes: list[ServerProcess], n: int, seconds: float, pcm: bytes, listeners: bool = False
+) -> tuple[Measure, Measure]:
+    """n meetings, one speaker each, meeting i's on node i (round robin); with ``listeners``, one listener each on
+    the next node, so every result crosses the cluster's bus.
+
+    Returns what the speakers saw and what the listeners saw (empty without listeners).
+    """
+    chime = nodes[0].client()
     talkers: list[AttendeeClient] = []
+    audience: list[AttendeeClient | None] = []
     for i in range(n):
         mid = chime.create_meeting(ExternalMeetingId=f"bench-{n}-{i}", MediaRegion="us-east-1")["Meeting"][
             "MeetingId"
         ]
         att = chime.create_attendee(MeetingId=mid, ExternalUserId=f"speaker-{i}")["Attendee"]
         chime.start_meeting_transcription(MeetingId=mid, TranscriptionConfiguration=CONFIG)
+        node = nodes[i % len(nodes)]
         talkers.append(
             AttendeeClient(
-                server.endpoint, mid, att["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
+                node.endpoint, mid, att["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
             )
         )
-    shown: set[tuple[int, str, int]] = set()  # (talker, result id, item index)
-    committed: set[tuple[int, str, int]] = set()
-    measure = Measure()
-    starts: list[float] = []
+        if listeners:
+            other = chime.create_attendee(MeetingId=mid, ExternalUserId=f"listener-{i}")["Attendee"]
+            far = nodes[(i + 1) % len(nodes)]
+            audience.append(AttendeeClient(far.endpoint, mid, other["JoinToken"]))
+        else:
+            audience.append(None)
+    local, remote = Measure(), Measure()
 
-    async def speak(i: int, client: AttendeeClient) -> None:
+    async def speak(client: AttendeeClient, listener: AttendeeClient | None) -> None:
+        if listener is not None:
+            await listener.connect()
         await client.connect()
-        origin = time.time()  # the recognizer is attached during the join, just before `ready`
-        starts.append(origin)
-        seen = 0
+        origin = time.time()  # `ready` comes once the recognizer can take audio; its times start about here
+        mine, theirs = Observer(local), Observer(remote)
         sent_until = origin + seconds
         chunk = 3200
         offset = 0
@@ -103,30 +153,21 @@ async def run_level(server: ServerProcess, n: int, seconds: float, pcm: bytes) -
             await client.ws.send(pcm[offset % len(pcm) : offset % len(pcm) + chunk])
             offset += chunk
             await asyncio.sleep(max(0.0, t0 + offset / 32000 - time.time()))
-            now = time.time()
-            results = client.transcripts()
-            for r in results[seen:]:
-                for k, item in enumerate(r["alternatives"][0]["items"]):
-                    if item["type"] != "pronunciation":
-                        continue
-                    key = (i, r["resultId"], k)
-                    # Item times are the recognizer's start (≈ origin) plus the audio offset; that audio left
-                    # this client at t0 plus the same offset.
-                    sent = item["endTimeMs"] / 1000 + (t0 - origin)
-                    if key not in shown:
-                        shown.add(key)
-                        measure.shown.append(now - sent)
-                    if (item.get("stable") or not r["isPartial"]) and key not in committed:
-                        committed.add(key)
-                        measure.committed.append(now - sent)
-                if not r["isPartial"] and r["alternatives"][0]["items"]:
-                    measure.finals.append(now - (r["endTimeMs"] / 1000 + (t0 - origin)))
-            seen = len(results)
+            # Item times are the recognizer's start (≈ origin) plus the audio offset; that audio left this client
+            # at t0 plus the same offset.
+            mine.observe(client, t0 - origin)
+            if listener is not None:
+                theirs.observe(listener, t0 - origin)
         await client.silence(1.5)
+        mine.observe(client, t0 - origin)  # what arrived during the silence (the last finals)
+        if listener is not None:
+            theirs.observe(listener, t0 - origin)
         await client.close()
+        if listener is not None:
+            await listener.close()
 
-    await asyncio.gather(*(speak(i, c) for i, c in enumerate(talkers)))
-    return measure
+    await asyncio.gather(*(speak(c, lis) for c, lis in zip(talkers, audience, strict=True)))
+    return local, remote
 
 
 #: the socket opener connects from another loopback address, as another client would: the per-address cap is
@@ -246,11 +287,11 @@ def _abuse_main(
 async def flood_run(server: ServerProcess, seconds: float, pcm: bytes, nice: int) -> None:
     header = f"{'':>8} {'commit p50':>11} {'commit p90':>11} {'final p50':>10} {'final p90':>10}"
     print(header)
-    quiet = await run_level(server, 1, seconds, pcm)
+    quiet, _ = await run_level([server], 1, seconds, pcm)
     abuse = Abuse(server, nice)
     abuse.start()
     await asyncio.sleep(1.0)
-    flooded = await run_level(server, 1, seconds, pcm)
+    flooded, _ = await run_level([server], 1, seconds, pcm)
     counts = abuse.finish()
     for name, m in (("quiet", quiet), ("flooded", flooded)):
         print(
@@ -266,6 +307,45 @@ async def flood_run(server: ServerProcess, seconds: float, pcm: bytes, nice: int
     )
 
 
+def row(label: str, m: Measure) -> str:
+    return (
+        f"{label:>14} {pct(m.shown, 0.5):>10.2f} {pct(m.shown, 0.9):>10.2f} {pct(m.committed, 0.5):>11.2f} "
+        f"{pct(m.committed, 0.9):>11.2f} {pct(m.finals, 0.5):>10.2f} {pct(m.finals, 0.9):>10.2f}"
+    )
+
+
+HEADER = (
+    f"{'meetings':>14} {'shown p50':>10} {'shown p90':>10} {'commit p50':>11} {'commit p90':>11} "
+    f"{'final p50':>10} {'final p90':>10}"
+)
+
+
+async def cluster_run(root: Path, levels: list[int], seconds: float, pcm: bytes) -> None:
+    """Two nodes on a scratch PostgreSQL database and a private Redis, on this one machine."""
+    from harness.services import PrivateRedis, scratch_database
+
+    creds = write_credentials(root / "creds")
+    redis = PrivateRedis(root / "redis").start()
+    with scratch_database("parley_bench") as url:
+        shared = ["--database-url", url, "--redis-url", redis.url]
+        nodes = [
+            ServerProcess(data_dir=root / name, credentials=creds, extra_args=shared, lazy_model=False)
+            for name in ("a", "b")
+        ]
+        for node in nodes:
+            node.start(timeout=120)
+        try:
+            print(HEADER)
+            for n in levels:
+                local, remote = await run_level(nodes, n, seconds, pcm, listeners=True)
+                print(row(f"{n} speaker", local), flush=True)
+                print(row(f"{n} other node", remote), flush=True)
+        finally:
+            for node in nodes:
+                node.stop()
+            redis.kill()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="1,2,3,4")
@@ -275,10 +355,18 @@ async def main() -> None:
     parser.add_argument(
         "--abuser-nice", type=int, default=0, help="--flood: CPU niceness of the abusers' process (0-19)"
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="two nodes (PostgreSQL + a private Redis); each meeting's listener on the other node",
+    )
     args = parser.parse_args()
     pcm = speech_pcm(args.real)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        if args.cluster:
+            await cluster_run(root, [int(x) for x in args.levels.split(",")], args.seconds, pcm)
+            return
         server = ServerProcess(
             data_dir=root / "data", credentials=write_credentials(root / "creds"), lazy_model=False
         ).start()
@@ -286,16 +374,10 @@ async def main() -> None:
             if args.flood:
                 await flood_run(server, args.seconds, pcm, args.abuser_nice)
                 return
-            print(
-                f"{'meetings':>8} {'shown p50':>10} {'shown p90':>10} {'commit p50':>11} {'commit p90':>11} {'final p50':>10} {'final p90':>10}"
-            )
+            print(HEADER)
             for n in [int(x) for x in args.levels.split(",")]:
-                m = await run_level(server, n, args.seconds, pcm)
-                print(
-                    f"{n:>8} {pct(m.shown, 0.5):>10.2f} {pct(m.shown, 0.9):>10.2f} {pct(m.committed, 0.5):>11.2f} "
-                    f"{pct(m.committed, 0.9):>11.2f} {pct(m.finals, 0.5):>10.2f} {pct(m.finals, 0.9):>10.2f}",
-                    flush=True,
-                )
+                m, _ = await run_level([server], n, args.seconds, pcm)
+                print(row(str(n), m), flush=True)
         finally:
             server.stop()
 

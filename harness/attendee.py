@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class AttendeeClient:
     audio: dict[str, Any] | None = None
     ws: Any = None
     received: list[dict[str, Any]] = field(default_factory=list)  # JSON-decoded events, in order
+    arrivals: list[float] = field(default_factory=list)  # time.time() each of ``received`` arrived (benches)
     ready: dict[str, Any] | None = None
     close_code: int | None = None
     close_reason: str | None = None
@@ -74,6 +76,7 @@ class AttendeeClient:
                         self.ready = message
                     else:
                         self.received.extend(message.get("events", []))
+                self.arrivals.extend([time.time()] * (len(self.received) - len(self.arrivals)))
                 self._changed.set()
         except websockets.ConnectionClosed:
             pass
