@@ -49,7 +49,8 @@ from parley.vocabularies.apply import apply_vocabularies
 
 log = logging.getLogger(__name__)
 
-#: where every node says it is alive (``{"node": id}``), every LiveSettings.node_heartbeat_s
+#: where every node says it is alive (``{"node": id}``) every LiveSettings.node_heartbeat_s, and that it is
+#: leaving when it shuts down in order (``{"node": id, "leaving": true}``)
 NODES_CHANNEL = "cluster:nodes"
 
 #: Final results held back while the event bus is down (per node); older ones are then only in the store.
@@ -153,6 +154,9 @@ class LiveRuntime:
             self._unlisten()
         for task in self._loops:
             task.cancel()
+        with contextlib.suppress(Exception):  # best effort: without it the others take us for dead in 6 s
+            async with asyncio.timeout(1.0):
+                await self.bus.publish(NODES_CHANNEL, {"node": self.node_id, "leaving": True})
         for hub in list(self.hubs.values()):
             await hub.close(1001, "server shutting down")
         self.hubs.clear()
@@ -404,7 +408,11 @@ class LiveRuntime:
                 async with self.bus.subscribe(NODES_CHANNEL) as subscription:
                     async for message in subscription:
                         node = message.get("node")
-                        if isinstance(node, str) and node != self.node_id:
+                        if not isinstance(node, str) or node == self.node_id:
+                            continue
+                        if message.get("leaving"):  # shut down in order: its connections are already gone
+                            self._nodes_seen.pop(node, None)
+                        else:
                             self._nodes_seen[node] = time.monotonic()
                             self._dead_nodes.discard(node)
             except asyncio.CancelledError:
