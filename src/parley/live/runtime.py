@@ -302,10 +302,11 @@ class LiveRuntime:
             session.close(CloseCode.MEETING_ENDED, "the meeting ended")
             return None
         hub = await self._hub(meeting)
-        if hub.transcribing:
-            # `ready` tells the client to send audio, and a recognizer's time origin is when it starts: while
-            # the model is still loading (the first attendee after start-up), audio would wait in the socket
-            # and every word be stamped late by the wait (0.7 s measured). So the model first.
+        if hub.transcribing and decoder is not None:
+            # `ready` tells an audio-socket client to send audio, and a recognizer's time origin is when it
+            # starts: while the model is still loading (the first attendee after start-up), audio would wait in
+            # the socket and every word be stamped late by the wait (0.7 s measured). So the model first.
+            # (Listeners send no audio; Chime SDK audio comes over WebRTC and is not buffered before this.)
             await self.speech.settled()
         session.send_control(greeting)
         await hub.add(session)
