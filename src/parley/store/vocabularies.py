@@ -47,16 +47,7 @@ class VocabularyTables(Database):
         """Insert a vocabulary or filter. Raises ``Conflict`` if the name is taken, ``LimitReached`` at the limit."""
         table = self._vocabulary_table(record.kind)
         postgres = not self.is_sqlite
-        values: dict[str, Any] = {
-            "account_id": record.account_id,
-            "name": record.name,
-            "language_code": record.language_code,
-            "entries": record.entries,
-            "file_uri": record.file_uri,
-            "last_modified": record.last_modified,
-        }
-        if "state" in table.c:
-            values["state"] = record.state
+        values = {"account_id": record.account_id, "name": record.name, **_content(table, record)}
 
         def op(conn: Connection) -> None:
             if postgres:
@@ -88,14 +79,7 @@ class VocabularyTables(Database):
     async def update_vocabulary(self, record: VocabularyRecord) -> bool:
         """Replace the content of an existing vocabulary or filter; False if there is none of that name."""
         table = self._vocabulary_table(record.kind)
-        values: dict[str, Any] = {
-            "language_code": record.language_code,
-            "entries": record.entries,
-            "file_uri": record.file_uri,
-            "last_modified": record.last_modified,
-        }
-        if "state" in table.c:
-            values["state"] = record.state
+        values = _content(table, record)
 
         def op(conn: Connection) -> bool:
             result = conn.execute(
@@ -153,3 +137,16 @@ class VocabularyTables(Database):
             return bool(result.rowcount)
 
         return await self._write(op)
+
+
+def _content(table: Any, record: VocabularyRecord) -> dict[str, Any]:
+    """The columns a create and an update both write (filters have no ``state``)."""
+    values: dict[str, Any] = {
+        "language_code": record.language_code,
+        "entries": record.entries,
+        "file_uri": record.file_uri,
+        "last_modified": record.last_modified,
+    }
+    if "state" in table.c:
+        values["state"] = record.state
+    return values
