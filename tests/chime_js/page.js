@@ -22,6 +22,9 @@ const state = {
   messages: [], // realtimeSubscribeToReceiveDataMessage deliveries
   events: [], // transcription events
   inbound: null, // the downlink's inbound-rtp audio stats, from the SDK's metrics (every second)
+  videoFramesReceived: 0, // inbound-rtp video framesReceived, summed over remote streams (every second)
+  tiles: {}, // tileId → the latest videoTileDidUpdate state (and removed: true after videoTileWasRemoved)
+  tileEvents: [], // {event: "update" | "removed", tileId, attendeeId, ...} in order
 };
 window.parley = state;
 
@@ -39,8 +42,41 @@ window.parleyJoin = async (meeting, attendee, options = {}) => {
     audioVideoDidStartConnecting: (reconnecting) => { state.connecting.push(reconnecting); },
     audioVideoDidStart: () => { state.started = true; state.starts += 1; },
     audioVideoDidStop: (status) => { state.stopped = status.statusCode(); },
+    videoTileDidUpdate: (tile) => {
+      if (!tile.tileId) return;
+      const entry = {
+        tileId: tile.tileId,
+        attendeeId: tile.boundAttendeeId,
+        externalUserId: tile.boundExternalUserId,
+        localTile: tile.localTile,
+        isContent: tile.isContent,
+        paused: tile.paused,
+        active: tile.active,
+        streamId: tile.streamId,
+      };
+      state.tiles[tile.tileId] = entry;
+      state.tileEvents.push({ event: "update", ...entry });
+      if (!tile.localTile && !document.getElementById(`tile-${tile.tileId}`)) {
+        // What an app does with a remote tile: bind it to a <video> element.
+        const video = document.createElement("video");
+        video.id = `tile-${tile.tileId}`;
+        video.muted = true;
+        video.autoplay = true;
+        video.playsInline = true;
+        document.body.appendChild(video);
+        av.bindVideoElement(tile.tileId, video);
+      }
+    },
+    videoTileWasRemoved: (tileId) => {
+      const entry = { ...(state.tiles[tileId] ?? { tileId }), removed: true };
+      state.tiles[tileId] = entry;
+      state.tileEvents.push({ event: "removed", ...entry });
+      document.getElementById(`tile-${tileId}`)?.remove();
+    },
     metricsDidReceive: (report) => {
+      let frames = 0;
       report.getRTCStatsReport().forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesReceived ?? 0;
         if (s.type === "inbound-rtp" && s.kind === "audio") {
           state.inbound = {
             packetsReceived: s.packetsReceived ?? 0,
@@ -49,6 +85,7 @@ window.parleyJoin = async (meeting, attendee, options = {}) => {
           };
         }
       });
+      state.videoFramesReceived = frames;
     },
   });
   const watched = new Set();
@@ -118,3 +155,64 @@ window.parleyFlood = (topic, count) => {
 };
 
 window.parleyStop = () => window.parleySession.audioVideo.stop();
+
+// The camera: the fake capture device (a Y4M file the test wrote) as the local video tile.
+window.parleyStartVideo = async () => {
+  const av = window.parleySession.audioVideo;
+  const cameras = await av.listVideoInputDevices();
+  await av.startVideoInput(cameras[0].deviceId);
+  av.startLocalVideoTile();
+};
+
+window.parleyStopVideo = async () => {
+  const av = window.parleySession.audioVideo;
+  av.stopLocalVideoTile();
+  await av.stopVideoInput();
+};
+
+// Content share from a canvas painted one solid colour (what getDisplayMedia would give, without a picker).
+window.parleyShareContent = async (rgb) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 640;
+  canvas.height = 360;
+  const paint = () => {
+    const g = canvas.getContext("2d");
+    g.fillStyle = `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+    g.fillRect(0, 0, canvas.width, canvas.height);
+  };
+  paint();
+  window.parleyPainter = setInterval(paint, 100); // a canvas stream only produces frames when painted
+  await window.parleySession.audioVideo.startContentShare(canvas.captureStream(15));
+};
+
+window.parleyStopContent = () => {
+  clearInterval(window.parleyPainter);
+  window.parleySession.audioVideo.stopContentShare();
+};
+
+window.parleyPauseTile = (tileId) => window.parleySession.audioVideo.pauseVideoTile(tileId);
+window.parleyUnpauseTile = (tileId) => window.parleySession.audioVideo.unpauseVideoTile(tileId);
+
+// What a remote tile's <video> element shows: frames decoded so far and the mean colour of its centre.
+window.parleyTilePixels = (tileId) => {
+  const video = document.getElementById(`tile-${tileId}`);
+  if (!video || video.videoWidth === 0) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  g.drawImage(video, 0, 0);
+  const w = Math.max(1, Math.floor(canvas.width / 4));
+  const h = Math.max(1, Math.floor(canvas.height / 4));
+  const data = g.getImageData(Math.floor(canvas.width / 2 - w / 2), Math.floor(canvas.height / 2 - h / 2), w, h).data;
+  const mean = [0, 0, 0];
+  for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) mean[c] += data[i + c];
+  const n = data.length / 4;
+  const quality = video.getVideoPlaybackQuality?.();
+  return {
+    width: video.videoWidth,
+    height: video.videoHeight,
+    rgb: mean.map((v) => Math.round(v / n)),
+    frames: quality ? quality.totalVideoFrames : null,
+  };
+};

@@ -23,6 +23,8 @@ CLIENT_FRAMES = [
     F.DATA_MESSAGE,
     F.CLIENT_METRIC,
     F.PAUSE,
+    F.RESUME,
+    F.REMOTE_VIDEO_UPDATE,
 ]
 
 #: phase -> frame -> the handler, or None when the phase ignores that frame
@@ -40,6 +42,8 @@ EXPECTED: dict[Phase, dict[int, Any]] = {
         F.PING_PONG: Connection._ping,
         F.AUDIO_CONTROL: Connection._audio_control,
         F.DATA_MESSAGE: Connection._relay,
+        F.PAUSE: Connection._pause_resume,
+        F.RESUME: Connection._pause_resume,
     },
     Phase.ENDED: {
         F.LEAVE: Connection._leave,

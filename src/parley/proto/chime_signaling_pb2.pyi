@@ -33,7 +33,7 @@ PING: SdkPingPongType
 PONG: SdkPingPongType
 
 class SdkSignalFrame(_message.Message):
-    __slots__ = ("timestamp_ms", "type", "error", "join", "joinack", "sub", "suback", "index", "leave", "leave_ack", "audio_control", "audio_metadata", "audio_stream_id_info", "ping_pong", "audio_status", "data_message")
+    __slots__ = ("timestamp_ms", "type", "error", "join", "joinack", "sub", "suback", "index", "pause", "leave", "leave_ack", "audio_control", "audio_metadata", "audio_stream_id_info", "ping_pong", "audio_status", "data_message")
     class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         JOIN: _ClassVar[SdkSignalFrame.Type]
@@ -90,6 +90,7 @@ class SdkSignalFrame(_message.Message):
     SUB_FIELD_NUMBER: _ClassVar[int]
     SUBACK_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    PAUSE_FIELD_NUMBER: _ClassVar[int]
     LEAVE_FIELD_NUMBER: _ClassVar[int]
     LEAVE_ACK_FIELD_NUMBER: _ClassVar[int]
     AUDIO_CONTROL_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +107,7 @@ class SdkSignalFrame(_message.Message):
     sub: SdkSubscribeFrame
     suback: SdkSubscribeAckFrame
     index: SdkIndexFrame
+    pause: SdkPauseResumeFrame
     leave: SdkLeaveFrame
     leave_ack: SdkLeaveAckFrame
     audio_control: SdkAudioControlFrame
@@ -114,7 +116,7 @@ class SdkSignalFrame(_message.Message):
     ping_pong: SdkPingPongFrame
     audio_status: SdkAudioStatusFrame
     data_message: SdkDataMessageFrame
-    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., error: _Optional[_Union[SdkErrorFrame, _Mapping]] = ..., join: _Optional[_Union[SdkJoinFrame, _Mapping]] = ..., joinack: _Optional[_Union[SdkJoinAckFrame, _Mapping]] = ..., sub: _Optional[_Union[SdkSubscribeFrame, _Mapping]] = ..., suback: _Optional[_Union[SdkSubscribeAckFrame, _Mapping]] = ..., index: _Optional[_Union[SdkIndexFrame, _Mapping]] = ..., leave: _Optional[_Union[SdkLeaveFrame, _Mapping]] = ..., leave_ack: _Optional[_Union[SdkLeaveAckFrame, _Mapping]] = ..., audio_control: _Optional[_Union[SdkAudioControlFrame, _Mapping]] = ..., audio_metadata: _Optional[_Union[SdkAudioMetadataFrame, _Mapping]] = ..., audio_stream_id_info: _Optional[_Union[SdkAudioStreamIdInfoFrame, _Mapping]] = ..., ping_pong: _Optional[_Union[SdkPingPongFrame, _Mapping]] = ..., audio_status: _Optional[_Union[SdkAudioStatusFrame, _Mapping]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
+    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., error: _Optional[_Union[SdkErrorFrame, _Mapping]] = ..., join: _Optional[_Union[SdkJoinFrame, _Mapping]] = ..., joinack: _Optional[_Union[SdkJoinAckFrame, _Mapping]] = ..., sub: _Optional[_Union[SdkSubscribeFrame, _Mapping]] = ..., suback: _Optional[_Union[SdkSubscribeAckFrame, _Mapping]] = ..., index: _Optional[_Union[SdkIndexFrame, _Mapping]] = ..., pause: _Optional[_Union[SdkPauseResumeFrame, _Mapping]] = ..., leave: _Optional[_Union[SdkLeaveFrame, _Mapping]] = ..., leave_ack: _Optional[_Union[SdkLeaveAckFrame, _Mapping]] = ..., audio_control: _Optional[_Union[SdkAudioControlFrame, _Mapping]] = ..., audio_metadata: _Optional[_Union[SdkAudioMetadataFrame, _Mapping]] = ..., audio_stream_id_info: _Optional[_Union[SdkAudioStreamIdInfoFrame, _Mapping]] = ..., ping_pong: _Optional[_Union[SdkPingPongFrame, _Mapping]] = ..., audio_status: _Optional[_Union[SdkAudioStatusFrame, _Mapping]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
 
 class SdkErrorFrame(_message.Message):
     __slots__ = ("status", "description")
@@ -171,10 +173,12 @@ class SdkTurnCredentials(_message.Message):
     def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ..., ttl: _Optional[int] = ..., uris: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SdkJoinAckFrame(_message.Message):
-    __slots__ = ("turn_credentials",)
+    __slots__ = ("turn_credentials", "video_subscription_limit")
     TURN_CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_SUBSCRIPTION_LIMIT_FIELD_NUMBER: _ClassVar[int]
     turn_credentials: SdkTurnCredentials
-    def __init__(self, turn_credentials: _Optional[_Union[SdkTurnCredentials, _Mapping]] = ...) -> None: ...
+    video_subscription_limit: int
+    def __init__(self, turn_credentials: _Optional[_Union[SdkTurnCredentials, _Mapping]] = ..., video_subscription_limit: _Optional[int] = ...) -> None: ...
 
 class SdkLeaveFrame(_message.Message):
     __slots__ = ()
@@ -185,7 +189,7 @@ class SdkLeaveAckFrame(_message.Message):
     def __init__(self) -> None: ...
 
 class SdkStreamDescriptor(_message.Message):
-    __slots__ = ("stream_id", "framerate", "max_bitrate_kbps", "track_label", "group_id", "avg_bitrate_bps", "attendee_id", "media_type", "external_user_id")
+    __slots__ = ("stream_id", "framerate", "max_bitrate_kbps", "track_label", "group_id", "avg_bitrate_bps", "attendee_id", "media_type", "external_user_id", "width", "height")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     FRAMERATE_FIELD_NUMBER: _ClassVar[int]
     MAX_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
@@ -195,6 +199,8 @@ class SdkStreamDescriptor(_message.Message):
     ATTENDEE_ID_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
     stream_id: int
     framerate: int
     max_bitrate_kbps: int
@@ -204,7 +210,9 @@ class SdkStreamDescriptor(_message.Message):
     attendee_id: str
     media_type: SdkStreamMediaType
     external_user_id: str
-    def __init__(self, stream_id: _Optional[int] = ..., framerate: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., track_label: _Optional[str] = ..., group_id: _Optional[int] = ..., avg_bitrate_bps: _Optional[int] = ..., attendee_id: _Optional[str] = ..., media_type: _Optional[_Union[SdkStreamMediaType, str]] = ..., external_user_id: _Optional[str] = ...) -> None: ...
+    width: int
+    height: int
+    def __init__(self, stream_id: _Optional[int] = ..., framerate: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., track_label: _Optional[str] = ..., group_id: _Optional[int] = ..., avg_bitrate_bps: _Optional[int] = ..., attendee_id: _Optional[str] = ..., media_type: _Optional[_Union[SdkStreamMediaType, str]] = ..., external_user_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class SdkStreamAllocation(_message.Message):
     __slots__ = ("track_label", "stream_id", "group_id")
@@ -267,6 +275,14 @@ class SdkIndexFrame(_message.Message):
     paused_at_source_ids: _containers.RepeatedScalarFieldContainer[int]
     num_participants: int
     def __init__(self, at_capacity: _Optional[bool] = ..., sources: _Optional[_Iterable[_Union[SdkStreamDescriptor, _Mapping]]] = ..., paused_at_source_ids: _Optional[_Iterable[int]] = ..., num_participants: _Optional[int] = ...) -> None: ...
+
+class SdkPauseResumeFrame(_message.Message):
+    __slots__ = ("stream_ids", "group_ids")
+    STREAM_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    stream_ids: _containers.RepeatedScalarFieldContainer[int]
+    group_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, stream_ids: _Optional[_Iterable[int]] = ..., group_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SdkAudioControlFrame(_message.Message):
     __slots__ = ("muted",)

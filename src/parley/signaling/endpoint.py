@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.rtcconfiguration import RTCBundlePolicy
 from av import AudioFrame
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -32,6 +33,14 @@ from parley.signaling import frames
 from parley.signaling.data import MeetingData, Verdict
 from parley.signaling.media import LevelMeter, MixTrack, UplinkPcm, consume_uplink, volume_from_dbov
 from parley.signaling.turn import TurnIssuer, TurnSettings
+from parley.signaling.video import (
+    ForwardedVideoTrack,
+    VideoSource,
+    bind_sender,
+    forwardable_offer,
+    reject_closed_sections,
+    video_sections,
+)
 from parley.store import Attendee
 
 log = logging.getLogger(__name__)
@@ -40,6 +49,7 @@ SUBPROTOCOL = "_aws_wt_session"
 HARD_LIMIT_CLOSE = 4529  # over a data-message hard limit: 45xx makes the SDK reconnect (decision D28)
 SIGNAL_STRENGTH = 2  # the SDK's best (normalized /2): parley has no link-quality estimate
 REPLAY_CHUNK = 64  # buffered data messages per replayed DATA_MESSAGE frame
+LOCAL_VIDEO_LABEL = "AmazonChimeExpressVideo"  # the SDK's own send stream label (its ids are always 2/2)
 
 
 def _token(websocket: WebSocket) -> str | None:
@@ -60,7 +70,10 @@ class Room:
     members: dict[str, Connection] = field(default_factory=dict)  # attendee id → its announced connection
     joined: set[Connection] = field(default_factory=set)  # every connection past JOIN (data messages)
     data: MeetingData = field(default_factory=MeetingData)
+    max_video_sources: int = 25
+    videos: dict[Connection, VideoSource] = field(default_factory=dict)  # published, in publishing order
     _next_stream_id: int = 0
+    _next_video_id: int = 0
     _metadata_task: asyncio.Task[None] | None = None
     _expiry: asyncio.TimerHandle | None = None
 
@@ -68,6 +81,41 @@ class Room:
         # A fresh, increasing id per (re)join: the SDK prefers the highest id per attendee.
         self._next_stream_id += 1
         return self._next_stream_id
+
+    def video_id(self) -> int:
+        # Video stream and group ids: meeting-unique and increasing (the SDK keeps an attendee's highest group).
+        self._next_video_id += 1
+        return self._next_video_id
+
+    def forwarded_sources(self) -> list[VideoSource]:
+        """The sources INDEX lists: the first ``max_video_sources`` published (Chime's per-meeting limit)."""
+        return list(self.videos.values())[: self.max_video_sources]
+
+    def source(self, stream_id: int) -> VideoSource | None:
+        return next((v for v in self.forwarded_sources() if v.stream_id == stream_id), None)
+
+    def index_frame(self, joining: bool = False) -> bytes:
+        sources = [
+            {
+                "stream_id": v.stream_id,
+                "group_id": v.group_id,
+                "attendee_id": v.attendee_id,
+                "external_user_id": v.external_user_id,
+                "max_bitrate_kbps": v.max_bitrate_kbps,
+                "framerate": v.framerate,
+                "avg_bitrate_bps": v.avg_bitrate_bps(),
+            }
+            for v in self.forwarded_sources()
+        ]
+        at_capacity = len(self.videos) >= self.max_video_sources
+        return frames.index(len(self.members) + (1 if joining else 0), sources, at_capacity)
+
+    def publish_index(self) -> None:
+        """Send every joined client the new INDEX (the SDK subscribes and unsubscribes from it)."""
+        message = self.index_frame()
+        for connection in self.joined:
+            if connection.phase is Phase.JOINED:
+                connection.post(message)
 
     def others(self, connection: Connection) -> list[Connection]:
         return [c for c in self.members.values() if c is not connection]
@@ -160,6 +208,9 @@ class Connection:
         self.phase = Phase.OPEN
         self.pc: RTCPeerConnection | None = None
         self.mix: MixTrack | None = None
+        self.video: VideoSource | None = None  # this client's camera (or content share), once it sends one
+        self.forwarded: dict[str, ForwardedVideoTrack] = {}  # mid of our sendonly section → what it forwards
+        self._camera: RTCRtpReceiver | None = None  # the receiver of the client's camera section
         self.announced = False
         self.audio_session_id: int | None = None  # from JOIN: the same id on a new socket is a reconnect
         self.superseded = False  # the same client (same audio_session_id) joined again on a new socket
@@ -246,6 +297,14 @@ class Connection:
     async def _audio_control(self, frame: Any) -> None:
         self._mute(frame.audio_control.muted)
 
+    async def _pause_resume(self, frame: Any) -> None:
+        """PAUSE/RESUME of remote streams this client receives (``pauseVideoTile``): stop forwarding them, and
+        start again from a keyframe."""
+        streams = set(frame.pause.stream_ids)
+        for track in self.forwarded.values():
+            if track.source.stream_id in streams:
+                track.pause() if frame.type == pb.SdkSignalFrame.PAUSE else track.resume()
+
     async def _subscribe_before_join(self, _frame: Any) -> None:
         await self.close_socket(CloseCode.BAD_REQUEST, "SUBSCRIBE before JOIN")
 
@@ -270,8 +329,13 @@ class Connection:
         room = self.endpoint.room(self.attendee.meeting_id)
         self.room = room
         room.joined.add(self)
-        await self.send(frames.join_ack(self.endpoint.turn.issue(self.attendee.attendee_id)))
-        await self.send(frames.index(len(room.members) + 1))
+        await self.send(
+            frames.join_ack(
+                self.endpoint.turn.issue(self.attendee.attendee_id),
+                video_subscription_limit=self.endpoint.video_subscription_limit,
+            )
+        )
+        await self.send(room.index_frame(joining=True))
         self.phase = Phase.JOINED
         # Late joiners and reconnects get the kept data messages right after INDEX. Taken in the same step
         # as the phase change: earlier messages are in the buffer and were not relayed here, later ones will be.
@@ -280,9 +344,12 @@ class Connection:
             await self.send(frames.data_messages(kept[start : start + REPLAY_CHUNK]))
 
     async def _subscribe(self, frame: Any) -> None:
+        """Answer a (re)negotiation on this client's one peer connection: its camera if it sends one, and a
+        forwarded source on each recvonly video section it asks for (``receive_stream_ids[i]`` is the stream
+        of the offer's i-th video section, 0 for none)."""
         if frame.sub.HasField("audio_muted"):
             self.muted = frame.sub.audio_muted
-        offer = RTCSessionDescription(sdp=frame.sub.sdp_offer, type="offer")
+        offer = RTCSessionDescription(sdp=forwardable_offer(frame.sub.sdp_offer), type="offer")
         fresh = self.pc is None
         try:
             if self.pc is None:
@@ -292,6 +359,7 @@ class Connection:
                 self.pc.addTrack(self.mix)
             else:
                 await self.pc.setRemoteDescription(offer)  # renegotiation keeps the same peer connection
+            tracks = self._feed_subscriptions(offer.sdp, list(frame.sub.receive_stream_ids))
             answer = await self.pc.createAnswer()
             await self.pc.setLocalDescription(answer)
         except Exception as exc:
@@ -304,17 +372,93 @@ class Connection:
                 self.pc, self.mix = None, None
             await self.close_socket(CloseCode.BAD_REQUEST, f"the SDP offer cannot be answered: {exc}")
             return
-        await self.send(frames.subscribe_ack(self.pc.localDescription.sdp))
+        allocations = self._publish(frame.sub)
+        sdp = reject_closed_sections(self.pc.localDescription.sdp, offer.sdp)
+        await self.send(
+            frames.subscribe_ack(sdp, duplex=frame.sub.duplex, allocations=allocations, tracks=tracks)
+        )
         if self.pc.iceConnectionState in ("completed", "connected"):
             self._announce()
 
+    def _feed_subscriptions(self, offer: str, wanted: list[int]) -> list[dict[str, Any]]:
+        """Attach a forwarded track to each recvonly video section whose stream is wanted; the SUBSCRIBE_ACK
+        ``tracks`` that map each to its stream. The SDK finds a remote track's stream by the msid stream id
+        ``v_<mid>`` (its stated convention with the service), so each fed sender gets its own."""
+        assert self.pc is not None
+        assert self.room is not None
+        transceivers = {t.mid: t for t in self.pc.getTransceivers() if t.kind == "video"}
+        fed: dict[str, ForwardedVideoTrack] = {}
+        for section, stream_id in zip(video_sections(offer), wanted, strict=False):
+            source = self.room.source(stream_id) if stream_id else None
+            transceiver = transceivers.get(section.mid)
+            if source is None or transceiver is None or section.port == 0 or section.direction != "recvonly":
+                continue
+            track = self.forwarded.get(transceiver.mid or "")
+            if track is None or track.source is not source or track.readyState != "live":
+                track = source.subscribe()
+                bind_sender(transceiver.sender, track)
+            transceiver.sender._stream_id = f"v_{transceiver.mid}"
+            transceiver.direction = "sendonly"
+            fed[transceiver.mid or ""] = track
+        for mid, track in self.forwarded.items():
+            if fed.get(mid) is not track:
+                track.source.unsubscribe(track)
+                transceiver = transceivers.get(mid)
+                if transceiver is not None and transceiver.sender.track is track:
+                    transceiver.sender.replaceTrack(None)
+                    transceiver.direction = "inactive"
+        self.forwarded = fed
+        return [
+            {
+                "stream_id": t.source.stream_id,
+                "track_label": f"v_{mid}",
+                "ssrc": transceivers[mid].sender._ssrc,
+            }
+            for mid, t in fed.items()
+        ]
+
+    def _publish(self, sub: Any) -> list[dict[str, Any]]:
+        """Start or stop forwarding this client's camera as the SUBSCRIBE says (a VIDEO send stream while
+        duplex is TX or DUPLEX); tell everyone through INDEX when that changes. The SDK labels its own stream
+        2/2; the meeting-wide ids it is known by are allocated here and kept while this socket lives."""
+        room = self.room
+        assert room is not None
+        sending = next((s for s in sub.send_streams if s.media_type == pb.VIDEO), None)
+        if sending is None or sub.duplex not in (pb.TX, pb.DUPLEX):
+            if room.videos.pop(self, None) is not None:
+                assert self.video is not None
+                self.video.close()
+                room.publish_index()
+            return []
+        if self.video is None:
+            self.video = VideoSource(
+                room.video_id(), room.video_id(), self.attendee.attendee_id, self.attendee.external_user_id
+            )
+            if self._camera is not None:
+                self.video.attach(self._camera)
+        video = self.video
+        video.framerate = sending.framerate or video.framerate
+        video.max_bitrate_kbps = sending.max_bitrate_kbps or video.max_bitrate_kbps
+        if room.videos.get(self) is not video:
+            room.videos[self] = video
+            room.publish_index()
+        return [{"track_label": LOCAL_VIDEO_LABEL, "stream_id": video.stream_id, "group_id": video.group_id}]
+
     def _new_peer_connection(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection()
+        # max-bundle, as the SDK itself uses: under aiortc's default (balanced) a second video section gets a
+        # transport of its own that is then dropped for the bundle's, and never sends.
+        pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
         @pc.on("track")
         def on_track(track: Any) -> None:
             if track.kind == "audio":
                 self._spawn(consume_uplink(track, self._uplink_frame, self.attendee.attendee_id))
+            elif track.kind == "video":
+                # The camera section (the only one the client sends on): its frames are forwarded, never decoded.
+                receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+                self._camera = receiver
+                if self.video is not None:
+                    self.video.attach(receiver)
 
         @pc.on("iceconnectionstatechange")
         def on_ice() -> None:
@@ -429,6 +573,17 @@ class Connection:
             log.warning("hanging up on %s: data messages over the hard limit", self.attendee.attendee_id)
             await self.close_socket(HARD_LIMIT_CLOSE, "data messages over the hard limit")
 
+    def _stop_video(self) -> None:
+        """No more video from or to this connection: its source leaves INDEX, its subscriptions end."""
+        for track in self.forwarded.values():
+            track.source.unsubscribe(track)
+        self.forwarded = {}
+        room = self.room
+        if self.video is not None:
+            self.video.close()
+            if room is not None and room.videos.pop(self, None) is not None:
+                room.publish_index()
+
     def cancel_grace(self) -> None:
         if self._grace is not None:
             self._grace.cancel()
@@ -482,6 +637,7 @@ class Connection:
         self.endpoint.drop_room(room)
 
     async def stop_media(self, *, dropped: bool) -> None:
+        self._stop_video()
         self.leave_room(dropped=dropped)
         self.mix = None  # nobody mixes into a closed peer connection
         pc, self.pc = self.pc, None
@@ -518,6 +674,8 @@ TRANSITIONS: dict[Phase, dict[int, Handler]] = {
         _F.LEAVE: Connection._leave,
         _F.AUDIO_CONTROL: Connection._audio_control,
         _F.DATA_MESSAGE: Connection._relay,
+        _F.PAUSE: Connection._pause_resume,
+        _F.RESUME: Connection._pause_resume,
     },
     Phase.ENDED: {
         _F.PING_PONG: Connection._ping,
@@ -541,8 +699,12 @@ class SignalingSocket:
         metadata_interval_s: float = 0.2,
         turn: TurnIssuer | None = None,
         first_frame_timeout_s: float = 10.0,
+        max_video_sources: int = 25,
+        video_subscription_limit: int = 0,
     ) -> None:
         self.runtime = runtime
+        self.max_video_sources = max_video_sources  # per meeting, as Chime's limit (25 video tiles)
+        self.video_subscription_limit = video_subscription_limit  # per client; 0 leaves the SDK's (25)
         # The SDK sends JOIN (or PING) as soon as the socket opens; a client that sends nothing is closed.
         self.first_frame_timeout_s = first_frame_timeout_s
         self.turn = turn or TurnIssuer(TurnSettings())  # no TURN: JOIN_ACK carries no credentials
@@ -558,7 +720,7 @@ class SignalingSocket:
         return {aid for aid, c in room.members.items() if c.muted} if room is not None else set()
 
     def room(self, meeting_id: str) -> Room:
-        return self.rooms.setdefault(meeting_id, Room(meeting_id))
+        return self.rooms.setdefault(meeting_id, Room(meeting_id, max_video_sources=self.max_video_sources))
 
     def drop_room(self, room: Room) -> None:
         """Forget an empty room, once its last kept data message has expired."""

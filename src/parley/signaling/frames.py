@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from parley.proto import chime_signaling_pb2 as pb
@@ -55,13 +56,16 @@ def pong(ping_id: int) -> bytes:
     return encode(frame)
 
 
-def join_ack(turn: TurnCredentials | None = None) -> bytes:
+def join_ack(turn: TurnCredentials | None = None, video_subscription_limit: int = 0) -> bytes:
     """JOIN_ACK; never ``wants_compressed_sdp``, so the SDK uses the plain sdp_offer/answer.
 
     Without ``turn`` there are no TURN credentials and the SDK gathers host candidates; with them it goes
-    relay-only through the given URIs (reference §8.3).
+    relay-only through the given URIs (reference §8.3). A ``video_subscription_limit`` replaces the SDK's
+    default of 25 remote videos per client (0: the SDK's default).
     """
     frame = new_frame(pb.SdkSignalFrame.JOIN_ACK, "joinack")
+    if video_subscription_limit:
+        frame.joinack.video_subscription_limit = video_subscription_limit
     if turn is not None:
         credentials = frame.joinack.turn_credentials
         credentials.username = turn.username
@@ -71,16 +75,37 @@ def join_ack(turn: TurnCredentials | None = None) -> bytes:
     return encode(frame)
 
 
-def index(num_participants: int) -> bytes:
+def index(num_participants: int, sources: Sequence[dict[str, Any]] = (), at_capacity: bool = False) -> bytes:
+    """INDEX: every video source of the meeting (a full snapshot: the SDK drops a source not listed).
+
+    Each source is an ``SdkStreamDescriptor``; ``media_type`` is VIDEO always, since the field defaults to
+    AUDIO and the SDK never subscribes to a source without it.
+    """
     frame = new_frame(pb.SdkSignalFrame.INDEX, "index")
     frame.index.num_participants = num_participants
+    if at_capacity:
+        frame.index.at_capacity = True
+    for source in sources:
+        frame.index.sources.add(media_type=pb.VIDEO, **source)
     return encode(frame)
 
 
-def subscribe_ack(sdp_answer: str) -> bytes:
+def subscribe_ack(
+    sdp_answer: str,
+    *,
+    duplex: int = pb.RX,
+    allocations: Sequence[dict[str, Any]] = (),
+    tracks: Sequence[dict[str, Any]] = (),
+) -> bytes:
+    """SUBSCRIBE_ACK: the answer, the publisher's stream allocation, and which stream each fed m-line carries
+    (``tracks``: ``track_label`` is the answer's msid stream id, ``v_<mid>``)."""
     frame = new_frame(pb.SdkSignalFrame.SUBSCRIBE_ACK, "suback")
-    frame.suback.duplex = pb.RX
+    frame.suback.duplex = duplex  # type: ignore[assignment]
     frame.suback.sdp_answer = sdp_answer
+    for allocation in allocations:
+        frame.suback.allocations.add(**allocation)
+    for track in tracks:
+        frame.suback.tracks.add(**track)
     return encode(frame)
 
 

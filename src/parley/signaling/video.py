@@ -1,0 +1,336 @@
+"""Video forwarding for Chime SDK sessions: each published stream's encoded frames go to its subscribers as
+they are, never decoded or re-encoded (a selective forwarding unit).
+
+aiortc has no public API for a received track's encoded frames: its ``RTCRtpReceiver`` reassembles RTP into
+complete frames and hands each to a decoder thread through a queue. ``tap_encoded_frames`` puts a stand-in
+for that queue on the receiver before it starts, so complete frames reach the forwarder on the event loop and
+the decoder thread only ever sees the stop signal. On the sending side aiortc does support pre-encoded input: a
+track whose ``recv`` returns ``av.Packet`` is packetized (RTP payload descriptor, picture id, timestamps) without
+an encoder. Written here because no maintained Python library forwards WebRTC video; decoding and re-encoding
+every stream per subscriber (aiortc's ``MediaRelay``) costs a core per stream at 720p.
+
+Keyframes: a subscriber starts, resumes, or recovers from a dropped backlog only at a keyframe; until one
+arrives it gets nothing, and the publisher is asked for one (RTCP PLI, at most every ``KEYFRAME_INTERVAL_S``).
+A subscriber's own PLI/FIR (its decoder lost a picture) is passed on to the publisher the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from av.packet import Packet
+
+log = logging.getLogger(__name__)
+
+VIDEO_CLOCK = fractions.Fraction(1, 90_000)
+KEYFRAME_INTERVAL_S = 0.5  # the fastest a publisher is asked for keyframes, whatever its subscribers say
+MAX_QUEUED_FRAMES = 30  # a subscriber this far behind (2 s at 15 fps) skips to the next keyframe
+FORWARDED_CODECS = ("video/VP8",)  # keyframe detection and aiortc's packetizer agree on VP8 (decision D34)
+
+
+def vp8_keyframe(frame: bytes) -> bool:
+    """RFC 6386 §9.1: the frame tag's lowest bit is 0 on a key frame."""
+    return bool(frame) and not frame[0] & 0x01
+
+
+class _EncodedFrameTap:
+    """Stands in for ``RTCRtpReceiver``'s decoder queue: complete frames go to ``on_frame``, never to a decoder.
+
+    The receiver puts ``(codec, JitterFrame)`` from the event loop and ``None`` to stop its decoder thread; the
+    thread blocks in ``get`` and so only ever receives the stop.
+    """
+
+    def __init__(self, on_frame: Callable[[RTCRtpCodecParameters, Any], None]) -> None:
+        self._on_frame = on_frame
+        self._stop: queue.Queue[None] = queue.Queue()
+
+    def put(self, item: tuple[RTCRtpCodecParameters, Any] | None) -> None:
+        if item is None:
+            self._stop.put(None)
+            return
+        codec, frame = item
+        try:
+            self._on_frame(codec, frame)
+        except Exception:
+            log.exception("forwarding a video frame failed")
+
+    def get(self, block: bool = True, timeout: float | None = None) -> None:
+        return self._stop.get(block, timeout)
+
+
+def tap_encoded_frames(
+    receiver: RTCRtpReceiver, on_frame: Callable[[RTCRtpCodecParameters, Any], None]
+) -> None:
+    """Route ``receiver``'s complete encoded frames to ``on_frame`` instead of a decoder (call before it starts,
+    i.e. from the peer connection's ``track`` event)."""
+    receiver._RTCRtpReceiver__decoder_queue = _EncodedFrameTap(on_frame)  # type: ignore[attr-defined]
+
+
+class VideoSource:
+    """One published video stream on this node (a camera or a content share), and the tracks forwarding it."""
+
+    def __init__(self, stream_id: int, group_id: int, attendee_id: str, external_user_id: str) -> None:
+        self.stream_id = stream_id
+        self.group_id = group_id
+        self.attendee_id = attendee_id
+        self.external_user_id = external_user_id
+        self.framerate = 15  # what the publisher's SUBSCRIBE says it sends (informational in INDEX)
+        self.max_bitrate_kbps = 1500
+        self.receiver: RTCRtpReceiver | None = None
+        self.subscribers: set[ForwardedVideoTrack] = set()
+        self.frames = 0
+        self.bytes = 0
+        self._since = time.monotonic()
+        self._last_keyframe_request = 0.0
+
+    def attach(self, receiver: RTCRtpReceiver) -> None:
+        """Forward ``receiver``'s frames from now on; once per receiver (its decoder thread holds the first tap)."""
+        if self.receiver is receiver:
+            return
+        self.receiver = receiver
+        tap_encoded_frames(receiver, self._forward)
+
+    def avg_bitrate_bps(self) -> int:
+        """The bitrate received since the source was created (INDEX's ``avg_bitrate_bps``; 0 before any)."""
+        elapsed = time.monotonic() - self._since
+        return int(self.bytes * 8 / elapsed) if elapsed > 0 else 0
+
+    def _forward(self, codec: RTCRtpCodecParameters, frame: Any) -> None:
+        if codec.mimeType not in FORWARDED_CODECS:
+            return
+        data: bytes = frame.data
+        self.frames += 1
+        self.bytes += len(data)
+        keyframe = vp8_keyframe(data)
+        for track in list(self.subscribers):
+            track.offer(data, frame.timestamp, keyframe)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe (RTCP PLI on its newest SSRC), at most every KEYFRAME_INTERVAL_S."""
+        receiver = self.receiver
+        now = time.monotonic()
+        if receiver is None or now - self._last_keyframe_request < KEYFRAME_INTERVAL_S:
+            return
+        sources = receiver.getSynchronizationSources()
+        if not sources:
+            return  # nothing received yet: its first frame is a keyframe anyway
+        self._last_keyframe_request = now
+        ssrc = max(sources, key=lambda s: s.timestamp).source
+        task = asyncio.get_running_loop().create_task(receiver._send_rtcp_pli(ssrc))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def subscribe(self) -> ForwardedVideoTrack:
+        track = ForwardedVideoTrack(self)
+        self.subscribers.add(track)
+        self.request_keyframe()
+        return track
+
+    def unsubscribe(self, track: ForwardedVideoTrack) -> None:
+        self.subscribers.discard(track)
+        track.stop()
+
+    def close(self) -> None:
+        """Not forwarded any more (the publisher stopped or left): every subscriber's track ends."""
+        for track in list(self.subscribers):
+            self.unsubscribe(track)
+
+
+class ForwardedVideoTrack(MediaStreamTrack):
+    """A subscriber's copy of one source: the source's encoded frames as ``av.Packet``, from a keyframe on.
+
+    ``paused`` (the subscriber's PAUSE) drops frames until RESUME, which then waits for a keyframe.
+    """
+
+    kind = "video"
+
+    def __init__(self, source: VideoSource) -> None:
+        super().__init__()
+        self.source = source
+        self.paused = False
+        self.forwarded = 0
+        self._frames: deque[tuple[bytes, int]] = deque()
+        self._ready = asyncio.Event()
+        self._need_keyframe = True
+
+    def offer(self, data: bytes, timestamp: int, keyframe: bool) -> None:
+        if self.paused or self.readyState != "live":
+            return
+        if self._need_keyframe:
+            if not keyframe:
+                self.source.request_keyframe()
+                return
+            self._need_keyframe = False
+        if len(self._frames) >= MAX_QUEUED_FRAMES:
+            self._frames.clear()  # this subscriber's sender fell behind: start over at the next keyframe
+            self.keyframe_needed()
+            return
+        self._frames.append((data, timestamp))
+        self._ready.set()
+
+    def keyframe_needed(self) -> None:
+        """The subscriber lost a picture (its PLI/FIR, or our own backlog): restart at the next keyframe."""
+        self._need_keyframe = True
+        self.source.request_keyframe()
+
+    def pause(self) -> None:
+        self.paused = True
+        self._frames.clear()
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self.keyframe_needed()
+
+    async def recv(self) -> Packet:
+        while not self._frames:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        data, timestamp = self._frames.popleft()
+        packet = Packet(data)
+        packet.pts = timestamp
+        packet.time_base = VIDEO_CLOCK
+        self.forwarded += 1
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()  # wake a waiting recv so it sees the track ended
+
+
+def bind_sender(sender: RTCRtpSender, track: ForwardedVideoTrack) -> None:
+    """Send ``track`` on ``sender``, and pass the subscriber's keyframe requests (PLI/FIR) on to the publisher:
+    with pre-encoded input aiortc's own response (forcing its encoder's next frame) has nothing to force."""
+    sender.replaceTrack(track)
+    sender._send_keyframe = track.keyframe_needed  # type: ignore[method-assign]
+
+
+def codec_preferences(capabilities: Any) -> list[Any]:
+    """The forwarded codecs (and their retransmission format) from aiortc's video capabilities, for
+    ``setCodecPreferences``: publishers and subscribers must agree on one codec, as nothing is transcoded."""
+    keep = [c for c in capabilities.codecs if c.mimeType in FORWARDED_CODECS]
+    keep += [c for c in capabilities.codecs if c.mimeType == "video/rtx"]
+    return keep
+
+
+# -- SDP ----------------------------------------------------------------------------------------------
+# Text-level edits of the SDP the SDK and aiortc exchange: aiortc parses only part of an offer, so a parse and
+# re-serialization could drop lines the browser needs in the answer; these touch only the lines named.
+
+
+def _split(sdp: str) -> tuple[list[str], list[list[str]]]:
+    """(session lines, [media section lines, ...]) of an SDP, without line ends."""
+    head: list[str] = []
+    sections: list[list[str]] = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            sections.append([line])
+        elif line:
+            (sections[-1] if sections else head).append(line)
+    return head, sections
+
+
+def _join(head: list[str], sections: list[list[str]]) -> str:
+    return "\r\n".join([*head, *(line for section in sections for line in section)]) + "\r\n"
+
+
+def _attribute(section: list[str], name: str) -> str | None:
+    prefix = f"a={name}:"
+    return next((line[len(prefix) :] for line in section if line.startswith(prefix)), None)
+
+
+@dataclass(frozen=True)
+class VideoSection:
+    """One ``m=video`` section of an offer, in order (``receive_stream_ids[i]`` belongs to the i-th)."""
+
+    mid: str | None
+    port: int
+    direction: str
+
+
+def video_sections(sdp: str) -> list[VideoSection]:
+    out = []
+    for section in _split(sdp)[1]:
+        fields = section[0].split()
+        if fields[0] != "m=video" or len(fields) < 2:
+            continue
+        direction = next(
+            (line[2:] for line in section if line[2:] in ("sendrecv", "sendonly", "recvonly", "inactive")),
+            "sendrecv",
+        )
+        out.append(
+            VideoSection(_attribute(section, "mid"), int(fields[1]) if fields[1].isdigit() else 0, direction)
+        )
+    return out
+
+
+def forwardable_offer(sdp: str) -> str:
+    """The offer with its video sections restricted to the forwarded codec (and its retransmission format):
+    nothing is transcoded, so publishers must send, and subscribers receive, that one codec."""
+    head, sections = _split(sdp)
+    for section in sections:
+        fields = section[0].split()
+        if fields[0] != "m=video" or len(fields) < 4:
+            continue
+        names: dict[str, str] = {}
+        apt: dict[str, str] = {}
+        for line in section:
+            if line.startswith("a=rtpmap:"):
+                pt, _, rest = line[len("a=rtpmap:") :].partition(" ")
+                names[pt] = "video/" + rest.split("/")[0]
+            elif line.startswith("a=fmtp:") and "apt=" in line:
+                pt, _, params = line[len("a=fmtp:") :].partition(" ")
+                for param in params.split(";"):
+                    key, _, value = param.strip().partition("=")
+                    if key == "apt":
+                        apt[pt] = value
+        keep = {pt for pt, name in names.items() if name.lower() in {c.lower() for c in FORWARDED_CODECS}}
+        keep |= {pt for pt, target in apt.items() if target in keep}
+        if not keep:
+            continue  # nothing forwardable offered: leave it for aiortc to refuse as it would
+        dropped = set(fields[3:]) - keep
+        section[0] = " ".join(fields[:3] + [pt for pt in fields[3:] if pt in keep])
+        section[:] = [
+            line
+            for line in section
+            if not any(
+                line.startswith(f"a={attr}:{pt} ") for attr in ("rtpmap", "fmtp", "rtcp-fb") for pt in dropped
+            )
+        ]
+    return _join(head, sections)
+
+
+def reject_closed_sections(answer: str, offer: str) -> str:
+    """Answer every section the offer closed (port 0: a transceiver the browser stopped) with port 0 and take it
+    out of BUNDLE, as JSEP requires; aiortc answers it like an open one, and Chrome then rejects the whole answer
+    ("A BUNDLE group in answer contains a MID ... that was not in the offered group")."""
+    offered = _split(offer)[1]
+    head, sections = _split(answer)
+    closed: set[str] = set()
+    for index, section in enumerate(sections):
+        if index < len(offered) and offered[index][0].split()[1:2] == ["0"]:
+            fields = section[0].split()
+            section[0] = " ".join([fields[0], "0", *fields[2:]])
+            mid = _attribute(section, "mid")
+            if mid is not None:
+                closed.add(mid)
+    if closed:
+        head = [
+            " ".join(w for w in line.split() if w not in closed)
+            if line.startswith("a=group:BUNDLE")
+            else line
+            for line in head
+        ]
+    return _join(head, sections)

@@ -1,0 +1,164 @@
+"""Camera video between two official SDK clients (amazon-chime-sdk-js 3.32.0) in headless Chromium, forwarded by
+parley without decoding: A's camera (a Y4M file painted one colour) appears as a tile at B and plays that colour,
+B pauses and resumes it, and A's stop removes B's tile. Audio stays up throughout (presence, the mix).
+
+The page and bundle are tests/chime_js (see test_chime_js_e2e.py); this browser adds a fake camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.server import ServerProcess
+from tests.signaling.test_chime_js_e2e import CHROMIUM, WAIT_MS, page_url  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.browser]
+
+WIDTH, HEIGHT, FPS = 320, 240, 15
+CAMERA_RGB = (200, 40, 160)  # what A's camera shows: a colour no fake device or black frame has
+TOLERANCE = 40  # per channel, after VP8 at the SDK's bitrate and YUV 4:2:0 round trips
+
+
+def rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """BT.601 limited range, as Chromium reads Y4M."""
+    r, g, b = rgb
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    return round(y), round(u), round(v)
+
+
+def write_y4m(path: Path, rgb: tuple[int, int, int], frames: int = FPS * 2) -> None:
+    y, u, v = rgb_to_yuv(rgb)
+    plane_y = np.full(WIDTH * HEIGHT, y, dtype=np.uint8).tobytes()
+    plane_u = np.full(WIDTH * HEIGHT // 4, u, dtype=np.uint8).tobytes()
+    plane_v = np.full(WIDTH * HEIGHT // 4, v, dtype=np.uint8).tobytes()
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + plane_y + plane_u + plane_v)
+
+
+@pytest.fixture(scope="module")
+def camera_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's Chromium (make system-deps)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    camera = tmp_path_factory.mktemp("camera") / "camera.y4m"
+    write_y4m(camera, CAMERA_RGB)
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera}",
+                "--allow-loopback-in-peer-connection",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+            permissions=["microphone", "camera"],
+        )  # fmt: skip
+        yield context
+        context.close()
+
+
+def remote_tile(page: Any, attendee_id: str) -> dict[str, Any]:
+    page.wait_for_function(
+        "id => Object.values(window.parley.tiles).some(t => t.attendeeId === id && !t.localTile && !t.removed)",
+        arg=attendee_id,
+        timeout=WAIT_MS,
+    )
+    tiles = page.evaluate("Object.values(window.parley.tiles)")
+    return next(
+        t for t in tiles if t["attendeeId"] == attendee_id and not t["localTile"] and not t.get("removed")
+    )
+
+
+def shows(page: Any, tile_id: int, rgb: tuple[int, int, int]) -> dict[str, Any]:
+    """Wait until the tile's <video> element plays frames of colour ``rgb``; what it showed."""
+    page.wait_for_function(
+        "([id, rgb, tol]) => { const p = window.parleyTilePixels(id);"
+        " return p !== null && p.frames > 0 && p.rgb.every((c, i) => Math.abs(c - rgb[i]) <= tol); }",
+        arg=[tile_id, list(rgb), TOLERANCE],
+        timeout=WAIT_MS,
+    )
+    return page.evaluate("id => window.parleyTilePixels(id)", tile_id)
+
+
+def test_camera_video_is_forwarded_between_two_chime_sdk_clients(
+    model_server: ServerProcess,
+    page_url: str,  # noqa: F811 (the imported fixture)
+    camera_browser: Any,
+) -> None:
+    chime = model_server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="chime-js-video", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    ann = chime.create_attendee(MeetingId=mid, ExternalUserId="Ann Camera")["Attendee"]
+    bob = chime.create_attendee(MeetingId=mid, ExternalUserId="Bob Viewer")["Attendee"]
+    a, b = camera_browser.new_page(), camera_browser.new_page()
+    console: list[str] = []
+    for name, page in (("ann", a), ("bob", b)):
+        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
+    try:
+        for page, attendee in ((a, ann), (b, bob)):
+            page.goto(page_url)
+            page.evaluate(
+                "([m, a]) => window.parleyJoin(m, a)", [{"Meeting": meeting}, {"Attendee": attendee}]
+            )
+        for page in (a, b):
+            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
+
+        a.evaluate("window.parleyStartVideo()")
+        tile = remote_tile(b, ann["AttendeeId"])
+        assert tile["externalUserId"] == "Ann Camera"
+        assert tile["isContent"] is False
+        seen = shows(b, tile["tileId"], CAMERA_RGB)
+        assert (seen["width"], seen["height"]) == (WIDTH, HEIGHT)
+
+        # Pause: parley stops forwarding that stream to Bob; resume starts again (from a keyframe).
+        b.wait_for_function("window.parley.videoFramesReceived > 0", timeout=WAIT_MS)
+        b.evaluate("id => window.parleyPauseTile(id)", tile["tileId"])
+        b.wait_for_timeout(2500)  # stats come every second: let the last forwarded frames be counted
+        paused_at = b.evaluate("window.parley.videoFramesReceived")
+        b.wait_for_timeout(2500)
+        assert b.evaluate("window.parley.videoFramesReceived") - paused_at <= 2
+        b.evaluate("id => window.parleyUnpauseTile(id)", tile["tileId"])
+        b.wait_for_function("n => window.parley.videoFramesReceived > n + 10", arg=paused_at, timeout=WAIT_MS)
+        shows(b, tile["tileId"], CAMERA_RGB)
+
+        # Audio is unaffected: both are present to each other, and Bob still receives the mix.
+        for page, other in ((a, bob), (b, ann)):
+            page.wait_for_function(
+                "id => window.parley.presence.some(p => p.attendeeId === id && p.present)",
+                arg=other["AttendeeId"],
+                timeout=WAIT_MS,
+            )
+        b.wait_for_function("(window.parley.inbound?.packetsReceived ?? 0) > 0", timeout=WAIT_MS)
+
+        a.evaluate("window.parleyStopVideo()")
+        b.wait_for_function(
+            "id => window.parley.tileEvents.some(e => e.event === 'removed' && e.tileId === id)",
+            arg=tile["tileId"],
+            timeout=WAIT_MS,
+        )
+        # ... and it comes back when Ann starts again.
+        a.evaluate("window.parleyStartVideo()")
+        again = remote_tile(b, ann["AttendeeId"])
+        shows(b, again["tileId"], CAMERA_RGB)
+        assert a.evaluate("window.parley.starts") == b.evaluate("window.parley.starts") == 1  # no reconnects
+    except Exception:
+        print("\n".join(console[-80:]))
+        raise
+    finally:
+        a.close()
+        b.close()

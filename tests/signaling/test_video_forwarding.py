@@ -1,0 +1,228 @@
+"""The video forwarder between real aiortc peer connections: a publisher sends VP8, parley's side taps the
+encoded frames without decoding them and forwards them to a subscriber, which decodes what the publisher drew.
+
+Three peer connections in one process over real ICE/DTLS/SRTP on the host's addresses; no browser (the Chime
+JS test does the same through the SDK)."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection, RTCRtpSender, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+
+from parley.signaling.video import (
+    ForwardedVideoTrack,
+    VideoSource,
+    bind_sender,
+    codec_preferences,
+    forwardable_offer,
+    reject_closed_sections,
+    video_sections,
+    vp8_keyframe,
+)
+
+WIDTH, HEIGHT = 320, 240
+COLOURS = [(220, 40, 40), (40, 200, 60), (30, 60, 220)]  # RGB, switched every 10 frames
+
+
+class Painted(VideoStreamTrack):
+    """Solid frames whose colour names the frame's decile: what the subscriber sees says what was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        colour = COLOURS[(self.count // 10) % len(COLOURS)]
+        self.count += 1
+        image = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
+        image[:] = colour
+        frame = VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+async def connect(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+
+
+def closest_colour(frame: VideoFrame) -> int:
+    mean = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+    return int(np.argmin([np.abs(mean - np.array(c)).sum() for c in COLOURS]))
+
+
+def test_vp8_keyframe_bit() -> None:
+    assert vp8_keyframe(b"\x10\x02\x00\x9d\x01\x2a")  # P bit 0: key frame
+    assert not vp8_keyframe(b"\x31\x02\x00")
+    assert not vp8_keyframe(b"")
+
+
+async def test_forwarded_frames_decode_to_what_the_publisher_drew() -> None:
+    publisher, inbound, outbound, subscriber = (RTCPeerConnection() for _ in range(4))
+    source = VideoSource(stream_id=2, group_id=1, attendee_id="a", external_user_id="A")
+    received: list[Any] = []
+    tapped = asyncio.Event()
+    try:
+        publisher.addTrack(Painted())
+        decoded_upstream: list[Any] = []
+
+        @inbound.on("track")
+        def on_track(track: Any) -> None:
+            receiver = next(t.receiver for t in inbound.getTransceivers() if t.receiver.track is track)
+            source.attach(receiver)
+            decoded_upstream.append(track)
+            tapped.set()
+
+        for t in publisher.getTransceivers():
+            t.setCodecPreferences(codec_preferences(RTCRtpSender.getCapabilities("video")))
+        await connect(publisher, inbound)
+        await asyncio.wait_for(tapped.wait(), 10)
+
+        forwarded = source.subscribe()
+        transceiver = outbound.addTransceiver("video", direction="sendonly")
+        transceiver.setCodecPreferences(codec_preferences(RTCRtpSender.getCapabilities("video")))
+        bind_sender(transceiver.sender, forwarded)
+        got_track = asyncio.Event()
+        remote: list[Any] = []
+
+        @subscriber.on("track")
+        def on_remote(track: Any) -> None:
+            remote.append(track)
+            got_track.set()
+
+        await connect(outbound, subscriber)
+        await asyncio.wait_for(got_track.wait(), 10)
+
+        async def collect() -> None:
+            while len(received) < 45:
+                received.append(await remote[0].recv())
+
+        await asyncio.wait_for(collect(), 30)
+    finally:
+        for pc in (publisher, inbound, outbound, subscriber):
+            await pc.close()
+
+    assert source.frames >= 45
+    assert source.bytes > 0
+    assert forwarded.forwarded >= 45
+    assert (received[0].width, received[0].height) == (WIDTH, HEIGHT)
+    colours = [closest_colour(f) for f in received]
+    # every colour the publisher cycles through arrives, each as a run of frames, in the publisher's order
+    runs = [c for i, c in enumerate(colours) if i == 0 or c != colours[i - 1]]
+    assert len(runs) >= 3
+    assert all(b == (a + 1) % len(COLOURS) for a, b in itertools.pairwise(runs))
+    # the upstream track was never decoded: nothing reached aiortc's decoder
+    with pytest.raises((MediaStreamError, asyncio.TimeoutError)):
+        await asyncio.wait_for(decoded_upstream[0].recv(), 0.2)
+
+
+async def test_a_late_subscriber_starts_at_a_keyframe_and_a_paused_one_gets_nothing() -> None:
+    source = VideoSource(stream_id=2, group_id=1, attendee_id="a", external_user_id="A")
+    track = source.subscribe()
+    source._forward(_vp8(), _Frame(b"\x31delta", 1))  # a delta frame first: dropped
+    assert not track._frames
+    source._forward(_vp8(), _Frame(b"\x10key", 2))
+    source._forward(_vp8(), _Frame(b"\x31delta", 3))
+    packets = [await track.recv(), await track.recv()]
+    assert [bytes(p) for p in packets] == [b"\x10key", b"\x31delta"]
+    assert packets[0].time_base == fractions.Fraction(1, 90_000)
+    track.pause()
+    source._forward(_vp8(), _Frame(b"\x10key", 4))
+    assert not track._frames
+    track.resume()
+    source._forward(_vp8(), _Frame(b"\x31delta", 5))  # after RESUME, again from a keyframe
+    assert not track._frames
+    source._forward(_vp8(), _Frame(b"\x10key", 6))
+    assert bytes(await track.recv()) == b"\x10key"
+    source.unsubscribe(track)
+    with pytest.raises(MediaStreamError):
+        await track.recv()
+    assert isinstance(track, ForwardedVideoTrack)
+
+
+class _Frame:
+    def __init__(self, data: bytes, timestamp: int) -> None:
+        self.data, self.timestamp = data, timestamp
+
+
+def _vp8() -> Any:
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    return RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+
+
+OFFER = "\r\n".join(
+    [
+        "v=0",
+        "o=mozilla-chrome 1 2 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0 1 3",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "a=mid:0",
+        "a=sendrecv",
+        "a=rtpmap:111 opus/48000/2",
+        "m=video 9 UDP/TLS/RTP/SAVPF 98 99 108 109 96 97",
+        "a=mid:1",
+        "a=sendrecv",
+        "a=rtpmap:98 VP9/90000",
+        "a=rtcp-fb:98 nack",
+        "a=fmtp:98 profile-id=0",
+        "a=rtpmap:99 rtx/90000",
+        "a=fmtp:99 apt=98",
+        "a=rtpmap:108 H264/90000",
+        "a=fmtp:108 profile-level-id=42e01f;packetization-mode=1",
+        "a=rtpmap:109 rtx/90000",
+        "a=fmtp:109 apt=108",
+        "a=rtpmap:96 VP8/90000",
+        "a=rtcp-fb:96 nack pli",
+        "a=rtpmap:97 rtx/90000",
+        "a=fmtp:97 apt=96",
+        "m=video 0 UDP/TLS/RTP/SAVPF 96",
+        "a=mid:2",
+        "a=inactive",
+        "a=rtpmap:96 VP8/90000",
+        "m=video 9 UDP/TLS/RTP/SAVPF 96 97",
+        "a=mid:3",
+        "a=recvonly",
+        "a=rtpmap:96 VP8/90000",
+        "a=rtpmap:97 rtx/90000",
+        "a=fmtp:97 apt=96",
+    ]
+)
+
+
+def test_offer_sections_and_forwardable_codecs() -> None:
+    assert [(s.mid, s.port, s.direction) for s in video_sections(OFFER)] == [
+        ("1", 9, "sendrecv"),
+        ("2", 0, "inactive"),
+        ("3", 9, "recvonly"),
+    ]
+    offer = forwardable_offer(OFFER)
+    camera = offer.split("m=video")[1]
+    assert camera.startswith(" 9 UDP/TLS/RTP/SAVPF 96 97\r\n")  # VP8 and its retransmissions only
+    assert "VP9" not in camera
+    assert "H264" not in camera
+    assert "a=rtcp-fb:96 nack pli" in camera
+    assert "a=fmtp:97 apt=96" in camera
+    assert "m=audio 9 UDP/TLS/RTP/SAVPF 111" in offer  # audio untouched
+
+
+def test_sections_the_offer_closed_are_rejected_in_the_answer() -> None:
+    # aiortc's answer: the closed section on the bundle's port and in the BUNDLE group
+    answer = OFFER.replace("m=video 0 UDP", "m=video 9 UDP").replace("BUNDLE 0 1 3", "BUNDLE 0 1 2 3")
+    fixed = reject_closed_sections(answer, OFFER)
+    assert "a=group:BUNDLE 0 1 3\r\n" in fixed
+    assert "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:2" in fixed
+    assert fixed.count("m=video 9 ") == 2
