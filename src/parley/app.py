@@ -164,7 +164,10 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
     )
     events_socket = EventSubscriptionSocket(live, verifier)
     signaling_socket = SignalingSocket(
-        live, turn=TurnIssuer(settings.turn), first_frame_timeout_s=settings.header_timeout_s
+        live,
+        turn=TurnIssuer(settings.turn),
+        first_frame_timeout_s=settings.header_timeout_s,
+        max_video_sources=settings.max_video_sources,
     )
     host_addresses = HostAddresses(settings.media_address)
 

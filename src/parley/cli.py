@@ -135,6 +135,13 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         help="how far ahead of real time an attendee's audio may get before --max-audio-speed applies (default 30)",
     )
     p.add_argument(
+        "--max-video-sources",
+        type=int,
+        default=25,
+        metavar="N",
+        help="video sources (cameras) forwarded per meeting; beyond it INDEX says at_capacity (default: 25)",
+    )
+    p.add_argument(
         "--media-address",
         help="the only ICE host address offered to Chime SDK (WebRTC) clients, e.g. 127.0.0.1 "
         "(default: every non-loopback address)",
@@ -238,6 +245,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_audio_speed=args.max_audio_speed,
         audio_burst_s=args.audio_burst,
         media_address=args.media_address,
+        max_video_sources=args.max_video_sources,
         turn=_turn_settings(args),
         limits=Limits(
             max_active_meetings=args.max_active_meetings,

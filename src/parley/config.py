@@ -80,6 +80,8 @@ class Settings:
     # The only ICE host address offered to Chime SDK clients (None: every non-loopback address, aioice's
     # default). ``127.0.0.1`` lets a browser on the same loopback-only host connect.
     media_address: str | None = None
+    # Cameras forwarded per meeting (Chime's limit is 25 video tiles); more are received but not listed in INDEX.
+    max_video_sources: int = 25
     # TURN relay credentials put into JOIN_ACK (--turn-uri/--turn-secret); empty: clients use host candidates.
     turn: TurnSettings = field(default_factory=TurnSettings)
 

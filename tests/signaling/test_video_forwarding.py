@@ -17,6 +17,9 @@ from aiortc import RTCPeerConnection, RTCRtpSender, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
+from parley.proto import chime_signaling_pb2 as pb
+from parley.signaling import frames
+from parley.signaling.endpoint import Room
 from parley.signaling.video import (
     ForwardedVideoTrack,
     VideoSource,
@@ -226,3 +229,21 @@ def test_sections_the_offer_closed_are_rejected_in_the_answer() -> None:
     assert "a=group:BUNDLE 0 1 3\r\n" in fixed
     assert "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:2" in fixed
     assert fixed.count("m=video 9 ") == 2
+
+
+def test_index_lists_sources_up_to_the_meeting_limit_and_then_says_at_capacity() -> None:
+    room = Room("m", max_video_sources=1)
+    first, second = object(), object()
+    room.videos[first] = VideoSource(1, 2, "a", "Ann")  # type: ignore[index]
+    index = frames.decode(room.index_frame()).index
+    assert [(s.stream_id, s.group_id, s.attendee_id, s.media_type) for s in index.sources] == [
+        (1, 2, "a", pb.VIDEO)
+    ]
+    assert index.at_capacity is True
+    room.videos[second] = VideoSource(3, 4, "b", "Bob")  # type: ignore[index]
+    index = frames.decode(room.index_frame()).index
+    assert [s.attendee_id for s in index.sources] == ["a"]  # the second camera is not forwarded
+    assert room.source(3) is None
+    del room.videos[first]  # type: ignore[arg-type]
+    index = frames.decode(room.index_frame()).index
+    assert [s.external_user_id for s in index.sources] == ["Bob"]

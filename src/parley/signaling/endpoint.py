@@ -1,10 +1,12 @@
-"""Chime SDK signaling at ``MediaPlacement.SignalingUrl`` (``/control/{MeetingId}``), audio only.
+"""Chime SDK signaling at ``MediaPlacement.SignalingUrl`` (``/control/{MeetingId}``): audio, transcription, video.
 
 What amazon-chime-sdk-js expects (docs/chime-js.md; shared reference chime-signaling.md): subprotocols
 ``["_aws_wt_session", <JoinToken>]`` answered with ``_aws_wt_session``; every message is binary
 ``0x05 || SdkSignalFrame``. JOIN → JOIN_ACK then INDEX; SUBSCRIBE carries a full (non-trickle) SDP offer
 that an aiortc peer connection answers in SUBSCRIBE_ACK; the attendee's Opus uplink is transcribed like
 the ``/calls`` socket, and transcript events go out as DATA_MESSAGE frames on ``aws:chime:transcription``.
+A camera is forwarded as encoded frames to the clients that subscribe to it (signaling/video.py; INDEX lists
+the sources, SUBSCRIBE_ACK maps each fed section to its stream).
 
 The connection registers with the live runtime as an ordinary attendee session (event format
 ``chime-signal``), so transcription, DeleteMeeting/DeleteAttendee and reconnect replacement all work the
@@ -184,8 +186,8 @@ class Phase(enum.Enum):
     OPEN: accepted, waiting for JOIN. JOINED: JOIN_ACK and INDEX went out; media and data messages flow, and the
     session's end is told as AUDIO_STATUS rather than a close. ENDED: that AUDIO_STATUS went out; no more media or
     events, LEAVE is still answered. HUNG_UP: the server closed the socket (data-message hard limit, D28); frames
-    still in flight are ignored. What a phase does not list (CLIENT_METRIC, video, a second JOIN, ...) is
-    ignored, as the SDK expects of an audio-only server; SUBSCRIBE before JOIN is a client error (close 4400).
+    still in flight are ignored. What a phase does not list (CLIENT_METRIC, BITRATES, REMOTE_VIDEO_UPDATE, a
+    second JOIN, ...) is ignored, which the SDK tolerates; SUBSCRIBE before JOIN is a client error (close 4400).
     """
 
     OPEN = "open"

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 VIDEO_CLOCK = fractions.Fraction(1, 90_000)
 KEYFRAME_INTERVAL_S = 0.5  # the fastest a publisher is asked for keyframes, whatever its subscribers say
 MAX_QUEUED_FRAMES = 30  # a subscriber this far behind (2 s at 15 fps) skips to the next keyframe
-FORWARDED_CODECS = ("video/VP8",)  # keyframe detection and aiortc's packetizer agree on VP8 (decision D34)
+FORWARDED_CODECS = ("video/VP8",)  # nothing is transcoded: one codec for all (decision D38)
 
 
 def vp8_keyframe(frame: bytes) -> bool:
