@@ -2,7 +2,7 @@
 parley without decoding: A's camera (a Y4M file painted one colour) appears as a tile at B and plays that colour,
 B pauses and resumes it, and A's stop removes B's tile. Audio stays up throughout (presence, the mix).
 
-The page and bundle are tests/chime_js (see test_chime_js_e2e.py); this browser adds a fake camera.
+The page and bundle are tests/chime_js (tests/signaling/conftest.py); this browser adds a fake camera.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from harness.server import ServerProcess
-from tests.signaling.test_chime_js_e2e import CHROMIUM, WAIT_MS, page_url  # noqa: F401 (a fixture)
+from tests.signaling.conftest import WAIT_MS, chromium
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 WIDTH, HEIGHT, FPS = 320, 240, 15
 CAMERA_RGB = (200, 40, 160)  # what A's camera shows: a colour no fake device or black frame has
@@ -46,30 +46,12 @@ def write_y4m(path: Path, rgb: tuple[int, int, int], frames: int = FPS * 2) -> N
 
 @pytest.fixture(scope="module")
 def camera_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's Chromium (make system-deps)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
     camera = tmp_path_factory.mktemp("camera") / "camera.y4m"
     write_y4m(camera, CAMERA_RGB)
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
-                "--allow-loopback-in-peer-connection",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-            permissions=["microphone", "camera"],
-        )  # fmt: skip
-        yield context
-        context.close()
+    with chromium(
+        tmp_path_factory, [f"--use-file-for-fake-video-capture={camera}"], ["microphone", "camera"]
+    ) as ctx:
+        yield ctx
 
 
 def remote_tile(page: Any, attendee_id: str) -> dict[str, Any]:
@@ -97,7 +79,7 @@ def shows(page: Any, tile_id: int, rgb: tuple[int, int, int]) -> dict[str, Any]:
 
 def test_camera_video_is_forwarded_between_two_chime_sdk_clients(
     model_server: ServerProcess,
-    page_url: str,  # noqa: F811 (the imported fixture)
+    page_url: str,
     camera_browser: Any,
 ) -> None:
     chime = model_server.client()

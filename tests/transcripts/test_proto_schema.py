@@ -21,7 +21,9 @@ OPT, REQ, REP = "optional", "required", "repeated"
 
 # (number, type, label, message/enum type name or None) per field, from amazon-chime-sdk-js
 # protocol/SignalingProtocol.proto as recorded in shared/reference/chime-meetings.md §3.1–3.2 and
-# chime-signaling.md §2 / §10.3.
+# chime-signaling.md §2 / §10.3; the video fields from the SDK 3.32.0 build's SignalingProtocol.js (SdkPauseResumeFrame
+# SP:4526-4540, SdkJoinAckFrame.video_subscription_limit SP:2462-2478, SdkStreamDescriptor width/height SP:5170-5200;
+# docs/chime-js.md "Video").
 EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
     "SdkSignalFrame": {
         "timestamp_ms": (1, F.TYPE_UINT64, REQ, None),
@@ -32,6 +34,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
         "sub": (6, F.TYPE_MESSAGE, OPT, "SdkSubscribeFrame"),
         "suback": (7, F.TYPE_MESSAGE, OPT, "SdkSubscribeAckFrame"),
         "index": (8, F.TYPE_MESSAGE, OPT, "SdkIndexFrame"),
+        "pause": (10, F.TYPE_MESSAGE, OPT, "SdkPauseResumeFrame"),
         "leave": (11, F.TYPE_MESSAGE, OPT, "SdkLeaveFrame"),
         "leave_ack": (12, F.TYPE_MESSAGE, OPT, "SdkLeaveAckFrame"),
         "audio_control": (17, F.TYPE_MESSAGE, OPT, "SdkAudioControlFrame"),
@@ -71,6 +74,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
     },
     "SdkJoinAckFrame": {
         "turn_credentials": (1, F.TYPE_MESSAGE, OPT, "SdkTurnCredentials"),
+        "video_subscription_limit": (2, F.TYPE_UINT32, OPT, None),
     },
     "SdkLeaveFrame": {},
     "SdkLeaveAckFrame": {},
@@ -84,6 +88,8 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
         "attendee_id": (8, F.TYPE_STRING, OPT, None),
         "media_type": (9, F.TYPE_ENUM, OPT, "SdkStreamMediaType"),
         "external_user_id": (10, F.TYPE_STRING, OPT, None),
+        "width": (11, F.TYPE_UINT32, OPT, None),
+        "height": (12, F.TYPE_UINT32, OPT, None),
     },
     "SdkStreamAllocation": {
         "track_label": (1, F.TYPE_STRING, OPT, None),
@@ -115,6 +121,10 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
         "sources": (2, F.TYPE_MESSAGE, REP, "SdkStreamDescriptor"),
         "paused_at_source_ids": (3, F.TYPE_UINT32, REP, None),
         "num_participants": (4, F.TYPE_UINT32, OPT, None),
+    },
+    "SdkPauseResumeFrame": {
+        "stream_ids": (1, F.TYPE_UINT32, REP, None),
+        "group_ids": (2, F.TYPE_UINT32, REP, None),
     },
     "SdkAudioControlFrame": {
         "muted": (1, F.TYPE_BOOL, OPT, None),
