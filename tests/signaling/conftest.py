@@ -4,6 +4,7 @@ a headless Chromium with fake capture devices."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import http.server
 import shutil
@@ -32,8 +33,14 @@ def _tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The bundled test page, served from a loopback origin; yields its URL."""
-    if not (CHIMEJS / "node_modules" / "amazon-chime-sdk-js").is_dir():
-        subprocess.run([_tool("npm"), "ci", "--no-audit", "--no-fund"], cwd=CHIMEJS, check=True, timeout=300)
+    # Both Chime JS test files need node_modules, and pytest-xdist may run them in two workers at once: one
+    # `npm ci` at a time (a lock in the temp root the workers share), the second finds it done.
+    with (tmp_path_factory.getbasetemp().parent / "chime-js-npm.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (CHIMEJS / "node_modules" / "amazon-chime-sdk-js").is_dir():
+            subprocess.run(
+                [_tool("npm"), "ci", "--no-audit", "--no-fund"], cwd=CHIMEJS, check=True, timeout=300
+            )
     site = tmp_path_factory.mktemp("chime-js")
     (site / "index.html").write_text(PAGE, encoding="utf-8")
     out = site / "page.js"
