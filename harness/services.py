@@ -93,6 +93,14 @@ def scratch_database(prefix: str = "parley_test", admin_dsn: str = PG_ADMIN_DSN)
         pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_dsn)
 
 
+SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def node_args(database_url: str, model: Path, redis_url: str = SHARED_REDIS_URL) -> list[str]:
+    """``parley serve`` options for one node of a cluster: shared database and bus, the bundled model."""
+    return ["--database-url", database_url, "--redis-url", redis_url, "--model", str(model)]
+
+
 @dataclass
 class PrivatePostgres:
     """A throwaway cluster (initdb) on its own port, run as the ``postgres`` user when we are root.

@@ -184,7 +184,9 @@ async def test_a_dead_nodes_speaker_is_interrupted_until_they_connect_again(hub:
     assert not hub.lost
 
 
-async def test_a_lost_speaker_connected_here_or_a_meeting_not_transcribed_says_nothing(hub: MeetingHub) -> None:
+async def test_a_lost_speaker_connected_here_or_a_meeting_not_transcribed_says_nothing(
+    hub: MeetingHub,
+) -> None:
     hub.speakers_lost({"cat"})  # not transcribing: nothing to interrupt
     transcribing(hub)
     hub.speakers_lost({"ann"})  # ann's old connection was on the dead node, but ann is connected here already

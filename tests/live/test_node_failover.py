@@ -18,7 +18,7 @@ import pytest
 from harness.attendee import AttendeeClient, finals, text_of
 from harness.devset import load_clip_samples, normalize_words
 from harness.server import ServerProcess, write_credentials
-from harness.services import scratch_database
+from harness.services import node_args, scratch_database
 from harness.transcripts import exported_results
 from parley.audio.frames import float32_to_pcm16
 
@@ -32,14 +32,7 @@ SILENCE = b"\x00\x00" * 16000
 def cluster(tmp_path: Path, bundled_model: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     with scratch_database("parley_failover") as url:
         creds = write_credentials(tmp_path / "credentials")
-        shared = [
-            "--database-url",
-            url,
-            "--redis-url",
-            "redis://127.0.0.1:6379/0",
-            "--model",
-            str(bundled_model),
-        ]
+        shared = node_args(url, bundled_model)
         a = ServerProcess(data_dir=tmp_path / "a", credentials=creds, extra_args=shared, lazy_model=False)
         b = ServerProcess(data_dir=tmp_path / "b", credentials=creds, extra_args=shared, lazy_model=False)
         a.start(timeout=120)

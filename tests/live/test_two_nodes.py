@@ -11,7 +11,7 @@ import pytest
 
 from harness.attendee import AttendeeClient, clip_pcm16
 from harness.server import ServerProcess, write_credentials
-from harness.services import scratch_database
+from harness.services import node_args, scratch_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -23,14 +23,7 @@ def nodes(
     with scratch_database("parley_nodes") as url:
         root = tmp_path_factory.mktemp("nodes")
         creds = write_credentials(root / "credentials")
-        shared = [
-            "--database-url",
-            url,
-            "--redis-url",
-            "redis://127.0.0.1:6379/0",
-            "--model",
-            str(bundled_model),
-        ]
+        shared = node_args(url, bundled_model)
         a = ServerProcess(data_dir=root / "a", credentials=creds, lazy_model=False)
         b = ServerProcess(data_dir=root / "b", credentials=creds, lazy_model=True)
         # Each node advertises itself as the home of the meetings it creates.

@@ -21,10 +21,10 @@ from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
 from parley.signaling.endpoint import Room
 from parley.signaling.video import (
+    FORWARDED_CODECS,
     ForwardedVideoTrack,
     VideoSource,
     bind_sender,
-    codec_preferences,
     forwardable_offer,
     reject_closed_sections,
     video_sections,
@@ -51,6 +51,12 @@ class Painted(VideoStreamTrack):
         frame = VideoFrame.from_ndarray(image, format="rgb24")
         frame.pts, frame.time_base = pts, time_base
         return frame
+
+
+def vp8_only() -> list[Any]:
+    """aiortc's VP8 (and retransmission) capabilities: the peers here send what parley forwards (D38)."""
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    return [c for c in codecs if c.mimeType in FORWARDED_CODECS or c.mimeType == "video/rtx"]
 
 
 async def connect(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
@@ -88,13 +94,13 @@ async def test_forwarded_frames_decode_to_what_the_publisher_drew() -> None:
             tapped.set()
 
         for t in publisher.getTransceivers():
-            t.setCodecPreferences(codec_preferences(RTCRtpSender.getCapabilities("video")))
+            t.setCodecPreferences(vp8_only())
         await connect(publisher, inbound)
         await asyncio.wait_for(tapped.wait(), 10)
 
         forwarded = source.subscribe()
         transceiver = outbound.addTransceiver("video", direction="sendonly")
-        transceiver.setCodecPreferences(codec_preferences(RTCRtpSender.getCapabilities("video")))
+        transceiver.setCodecPreferences(vp8_only())
         bind_sender(transceiver.sender, forwarded)
         got_track = asyncio.Event()
         remote: list[Any] = []

@@ -217,14 +217,6 @@ def bind_sender(sender: RTCRtpSender, track: ForwardedVideoTrack) -> None:
     sender._send_keyframe = track.keyframe_needed  # type: ignore[method-assign]
 
 
-def codec_preferences(capabilities: Any) -> list[Any]:
-    """The forwarded codecs (and their retransmission format) from aiortc's video capabilities, for
-    ``setCodecPreferences``: publishers and subscribers must agree on one codec, as nothing is transcoded."""
-    keep = [c for c in capabilities.codecs if c.mimeType in FORWARDED_CODECS]
-    keep += [c for c in capabilities.codecs if c.mimeType == "video/rtx"]
-    return keep
-
-
 # -- SDP ----------------------------------------------------------------------------------------------
 # Text-level edits of the SDP the SDK and aiortc exchange: aiortc parses only part of an offer, so a parse and
 # re-serialization could drop lines the browser needs in the answer; these touch only the lines named.
