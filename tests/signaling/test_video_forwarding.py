@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import itertools
+import threading
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,48 @@ async def test_forwarded_frames_decode_to_what_the_publisher_drew() -> None:
     # the upstream track was never decoded: nothing reached aiortc's decoder
     with pytest.raises((MediaStreamError, asyncio.TimeoutError)):
         await asyncio.wait_for(decoded_upstream[0].recv(), 0.2)
+
+
+async def test_a_receiver_tapped_after_it_started_still_closes() -> None:
+    """A receiver starts its decoder thread when its section is first negotiated, which can be before the client
+    publishes (the SDK offers its camera section before the camera is on): tapped later, its frames are still
+    forwarded, and closing the peer connection still stops that thread (it once waited for it forever)."""
+    publisher, inbound = RTCPeerConnection(), RTCPeerConnection()
+    source = VideoSource(stream_id=2, group_id=1, attendee_id="a", external_user_id="A")
+    aiortc_queue: Any = None
+    try:
+        publisher.addTrack(Painted())
+        for t in publisher.getTransceivers():
+            t.setCodecPreferences(vp8_only())
+        await connect(publisher, inbound)
+        (receiver,) = [t.receiver for t in inbound.getTransceivers()]
+        for _ in range(100):  # the receiver starts once ICE and DTLS are up
+            if receiver._RTCRtpReceiver__decoder_thread is not None:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.1)
+        thread = receiver._RTCRtpReceiver__decoder_thread  # type: ignore[attr-defined]
+        assert thread is not None
+        assert thread.is_alive()
+        aiortc_queue = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
+        source.attach(receiver)
+        for _ in range(100):
+            if source.frames >= 5:
+                break
+            await asyncio.sleep(0.1)
+        assert source.frames >= 5
+    finally:
+        # The publisher's close sends RTCP BYE, on which the receiver stops its decoder; closing the receiving
+        # side stops it too. Should the stop not reach the thread, either would block this loop in the thread's
+        # join: a watchdog then stops the thread itself, so the test fails rather than hangs.
+        rescued = threading.Event()
+        watchdog = threading.Timer(10, lambda: (rescued.set(), aiortc_queue and aiortc_queue.put(None)))
+        watchdog.start()
+        await publisher.close()
+        await asyncio.sleep(0.5)  # the BYE arrives
+        await inbound.close()
+        watchdog.cancel()
+    assert not rescued.is_set()
+    assert not thread.is_alive()
 
 
 async def test_a_late_subscriber_starts_at_a_keyframe_and_a_paused_one_gets_nothing() -> None:

@@ -4,7 +4,7 @@ they are, never decoded or re-encoded (a selective forwarding unit).
 aiortc has no public API for a received track's encoded frames: its ``RTCRtpReceiver`` reassembles RTP into
 complete frames and hands each to a decoder thread through a queue. ``tap_encoded_frames`` puts a stand-in
 for that queue on the receiver before it starts, so complete frames reach the forwarder on the event loop and
-the decoder thread only ever sees the stop signal. On the sending side aiortc does support pre-encoded input: a
+the decoder thread gets nothing but the stop signal. On the sending side aiortc does support pre-encoded input: a
 track whose ``recv`` returns ``av.Packet`` is packetized (RTP payload descriptor, picture id, timestamps) without
 an encoder. Written here because no maintained Python library forwards WebRTC video; decoding and re-encoding
 every stream per subscriber (aiortc's ``MediaRelay``) costs a core per stream at 720p.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import fractions
 import logging
-import queue
 import time
 from collections import deque
 from collections.abc import Callable
@@ -47,17 +46,19 @@ def vp8_keyframe(frame: bytes) -> bool:
 class _EncodedFrameTap:
     """Stands in for ``RTCRtpReceiver``'s decoder queue: complete frames go to ``on_frame``, never to a decoder.
 
-    The receiver puts ``(codec, JitterFrame)`` from the event loop and ``None`` to stop its decoder thread; the
-    thread blocks in ``get`` and so only ever receives the stop.
+    The receiver puts ``(codec, JitterFrame)`` from the event loop and ``None`` to stop its decoder thread. The
+    stop goes on to the queue the tap replaced, and ``get`` reads from that one too: the thread may already be
+    blocked on it (a receiver starts when the section is first negotiated, which can be before the client sends
+    any video), and a stop that never reached it would hang ``RTCPeerConnection.close`` in the thread's join.
     """
 
-    def __init__(self, on_frame: Callable[[RTCRtpCodecParameters, Any], None]) -> None:
+    def __init__(self, on_frame: Callable[[RTCRtpCodecParameters, Any], None], replaced: Any) -> None:
         self._on_frame = on_frame
-        self._stop: queue.Queue[None] = queue.Queue()
+        self._replaced = replaced  # aiortc's queue.Queue, or an earlier tap of the same receiver
 
     def put(self, item: tuple[RTCRtpCodecParameters, Any] | None) -> None:
         if item is None:
-            self._stop.put(None)
+            self._replaced.put(None)
             return
         codec, frame = item
         try:
@@ -65,16 +66,16 @@ class _EncodedFrameTap:
         except Exception:
             log.exception("forwarding a video frame failed")
 
-    def get(self, block: bool = True, timeout: float | None = None) -> None:
-        return self._stop.get(block, timeout)
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        return self._replaced.get(block, timeout)
 
 
 def tap_encoded_frames(
     receiver: RTCRtpReceiver, on_frame: Callable[[RTCRtpCodecParameters, Any], None]
 ) -> None:
-    """Route ``receiver``'s complete encoded frames to ``on_frame`` instead of a decoder (call before it starts,
-    i.e. from the peer connection's ``track`` event)."""
-    receiver._RTCRtpReceiver__decoder_queue = _EncodedFrameTap(on_frame)  # type: ignore[attr-defined]
+    """Route ``receiver``'s complete encoded frames to ``on_frame`` instead of a decoder, from now on."""
+    replaced = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__decoder_queue = _EncodedFrameTap(on_frame, replaced)  # type: ignore[attr-defined]
 
 
 class VideoSource:
@@ -95,7 +96,7 @@ class VideoSource:
         self._last_keyframe_request = 0.0
 
     def attach(self, receiver: RTCRtpReceiver) -> None:
-        """Forward ``receiver``'s frames from now on; once per receiver (its decoder thread holds the first tap)."""
+        """Forward ``receiver``'s frames from now on (a receiver already tapped for this source is left as it is)."""
         if self.receiver is receiver:
             return
         self.receiver = receiver
