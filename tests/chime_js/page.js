@@ -25,6 +25,7 @@ const state = {
   videoFramesReceived: 0, // inbound-rtp video framesReceived, summed over remote streams (every second)
   tiles: {}, // tileId → the latest videoTileDidUpdate state (and removed: true after videoTileWasRemoved)
   tileEvents: [], // {event: "update" | "removed", tileId, attendeeId, ...} in order
+  contentShare: [], // "started" | "stopped": this client's own content share, from its observer
 };
 window.parley = state;
 
@@ -136,6 +137,10 @@ window.parleyJoin = async (meeting, attendee, options = {}) => {
         })),
       });
     }
+  });
+  av.addContentShareObserver({
+    contentShareDidStart: () => { state.contentShare.push("started"); },
+    contentShareDidStop: () => { state.contentShare.push("stopped"); },
   });
   const inputs = await av.listAudioInputDevices();
   await av.startAudioInput(inputs[0].deviceId);

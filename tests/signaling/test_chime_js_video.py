@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.console import signed_in
 from harness.server import ServerProcess
 from tests.signaling.conftest import WAIT_MS, chromium
 
@@ -138,6 +139,91 @@ def test_camera_video_is_forwarded_between_two_chime_sdk_clients(
         again = remote_tile(b, ann["AttendeeId"])
         shows(b, again["tileId"], CAMERA_RGB)
         assert a.evaluate("window.parley.starts") == b.evaluate("window.parley.starts") == 1  # no reconnects
+    except Exception:
+        print("\n".join(console[-80:]))
+        raise
+    finally:
+        a.close()
+        b.close()
+
+
+CONTENT_RGB = (30, 170, 220)  # what Ann shares: a canvas painted one colour
+
+
+def test_content_share_reaches_the_other_client_as_a_content_tile(
+    model_server: ServerProcess,
+    page_url: str,
+    camera_browser: Any,
+) -> None:
+    """Ann shares content: the SDK's second session (``<attendee>#content``, token ``<token>#content``) joins,
+    Ann's app hears ``contentShareDidStart``, Bob gets a content tile that plays what Ann shares and sees the
+    content attendee present; Ann's stop ends all of it, and DeleteAttendee of Ann ends a share in progress."""
+    chime = model_server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="chime-js-content", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    ann = chime.create_attendee(MeetingId=mid, ExternalUserId="Ann Presenter")["Attendee"]
+    bob = chime.create_attendee(MeetingId=mid, ExternalUserId="Bob Viewer")["Attendee"]
+    content_id = ann["AttendeeId"] + "#content"
+    a, b = camera_browser.new_page(), camera_browser.new_page()
+    console: list[str] = []
+    for name, page in (("ann", a), ("bob", b)):
+        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
+
+    def presence_of(page: Any, attendee_id: str, present: bool) -> None:
+        page.wait_for_function(
+            "([id, present]) => window.parley.presence.filter(p => p.attendeeId === id).at(-1)?.present === present",
+            arg=[attendee_id, present],
+            timeout=WAIT_MS,
+        )
+
+    try:
+        for page, attendee in ((a, ann), (b, bob)):
+            page.goto(page_url)
+            page.evaluate(
+                "([m, a]) => window.parleyJoin(m, a)", [{"Meeting": meeting}, {"Attendee": attendee}]
+            )
+        for page in (a, b):
+            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
+
+        a.evaluate("rgb => window.parleyShareContent(rgb)", list(CONTENT_RGB))
+        a.wait_for_function("window.parley.contentShare.includes('started')", timeout=WAIT_MS)
+        tile = remote_tile(b, content_id)
+        assert tile["isContent"] is True
+        assert tile["externalUserId"] == "Ann Presenter"
+        seen = shows(b, tile["tileId"], CONTENT_RGB)
+        assert (seen["width"], seen["height"]) == (640, 360)
+        presence_of(b, content_id, True)
+        web = signed_in(model_server)  # the console's roster shows Ann sharing, and counts her once
+        try:
+            attendees = web.get(f"/console/api/meetings/{mid}/attendees").json()["Attendees"]
+            summary = web.get(f"/console/api/meetings/{mid}").json()
+        finally:
+            web.close()
+        assert {a["ExternalUserId"]: a["SharingContent"] for a in attendees} == {
+            "Ann Presenter": True,
+            "Bob Viewer": False,
+        }
+        assert summary["ConnectedAttendees"] == 2
+        # The sharer shows its own share from the captured stream: nothing is forwarded back to it.
+        a.wait_for_timeout(2000)  # inbound stats come every second
+        assert a.evaluate("window.parley.videoFramesReceived") == 0
+
+        a.evaluate("window.parleyStopContent()")
+        b.wait_for_function(
+            "id => window.parley.tileEvents.some(e => e.event === 'removed' && e.tileId === id)",
+            arg=tile["tileId"],
+            timeout=WAIT_MS,
+        )
+        presence_of(b, content_id, False)
+        a.wait_for_function("window.parley.contentShare.includes('stopped')", timeout=WAIT_MS)
+
+        # Deleting Ann ends a share in progress with her: Bob sees the content attendee leave too.
+        a.evaluate("rgb => window.parleyShareContent(rgb)", list(CONTENT_RGB))
+        presence_of(b, content_id, True)
+        chime.delete_attendee(MeetingId=mid, AttendeeId=ann["AttendeeId"])
+        presence_of(b, content_id, False)
+        presence_of(b, ann["AttendeeId"], False)
+        assert b.evaluate("window.parley.starts") == 1
     except Exception:
         print("\n".join(console[-80:]))
         raise

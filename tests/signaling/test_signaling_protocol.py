@@ -52,6 +52,35 @@ async def test_unknown_or_foreign_tokens_are_refused_before_the_upgrade(meeting_
         assert info.value.response.status_code == 403
 
 
+async def test_a_content_share_token_joins_as_the_attendees_content_and_ends_with_it(
+    chime: Any, meeting_with: Any
+) -> None:
+    """``<JoinToken>#content`` is the SDK's content share session (D39): accepted while its attendee exists,
+    ended by DeleteAttendee of that attendee (AUDIO_STATUS 411), refused afterwards; a doubled suffix is no token."""
+    meeting, (ann, bob) = meeting_with("ann", "bob")
+    bob_client = await SignalingClient(signaling_url(meeting), bob["JoinToken"]).connect()
+    await bob_client.join()
+    content = await SignalingClient(signaling_url(meeting), ann["JoinToken"] + "#content").connect()
+    first, second = await content.join()
+    assert (first.type, second.type) == (pb.SdkSignalFrame.JOIN_ACK, pb.SdkSignalFrame.INDEX)
+    for protocols in ([SUBPROTOCOL, ann["JoinToken"] + "#content#content"], [SUBPROTOCOL, "#content"]):
+        with pytest.raises(websockets.InvalidStatus) as info:
+            await websockets.connect(signaling_url(meeting), subprotocols=protocols)  # type: ignore[arg-type]
+        assert info.value.response.status_code == 403
+    chime.delete_attendee(MeetingId=meeting["MeetingId"], AttendeeId=ann["AttendeeId"])
+    status = await content.recv_type(pb.SdkSignalFrame.AUDIO_STATUS)
+    assert status.audio_status.audio_status == 411
+    await content.close()
+    with pytest.raises(websockets.InvalidStatus) as info:
+        await websockets.connect(
+            signaling_url(meeting),
+            subprotocols=[SUBPROTOCOL, ann["JoinToken"] + "#content"],  # type: ignore[list-item]
+        )
+    assert info.value.response.status_code == 403
+    assert (await bob_client.ping(3)).ping_pong.ping_id == 3
+    await bob_client.close()
+
+
 async def test_the_subprotocol_answer_is_aws_wt_session(meeting_with: Any) -> None:
     meeting, (ann,) = meeting_with("ann")
     client = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()

@@ -258,3 +258,13 @@ async def test_presence_drives_auto_end(store: Store) -> None:
     assert due == []
     due = await store.meetings_to_end(idle_before=now - 10, created_before=now + 1, fresh_after=now - 90)
     assert len(due) == 2
+
+
+async def test_a_content_share_connection_is_recorded(store: Store) -> None:
+    """A content share connects as ``<AttendeeId>#content`` (44 characters; D39), on either backend."""
+    meeting = _meeting(1)
+    await store.create_meeting(meeting, [], [], max_active=10)
+    content = "11111111-2222-4333-8444-555555555555#content"
+    assert await store.add_connection("c1", meeting.meeting_id, content, "node-1")
+    assert await store.connected_attendees(meeting.meeting_id, time.time() - 60) == {content}
+    assert await store.node_connections("node-1") == [(meeting.meeting_id, content)]

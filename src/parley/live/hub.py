@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from parley.bus.base import Subscription
+from parley.live.content import MODALITY
 from parley.live.convert import (
     LiveTranscription,
     UnsupportedConfiguration,
@@ -222,7 +223,7 @@ class MeetingHub:
         # Callers hold ``self._lock``, so the state cannot change under us; the session can (it may have left
         # while this waited for the lock or for the engine), and a recognizer nobody feeds must not be kept.
         aid = session.attendee.attendee_id
-        if aid in self.transcribers or not session.can_send_audio or not self.transcribing:
+        if aid in self.transcribers or not session.transcribed or not self.transcribing:
             return
         live = self.live
         assert live is not None
@@ -309,9 +310,10 @@ class MeetingHub:
             case AttendeeRemoved(attendee_id=aid):
                 # The deleted attendee is disconnected at once; what it said before still gets its final
                 # (delivered to the others and stored), as when an attendee leaves.
-                session = self.sessions.pop(aid, None)
-                if session is not None:
-                    session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
+                for gone in (aid, aid + MODALITY):  # its content share (D39) ends with it
+                    session = self.sessions.pop(gone, None)
+                    if session is not None:
+                        session.close(CloseCode.ATTENDEE_REMOVED, "the attendee was deleted")
                 await self._stop_transcriber(aid, finish=True)
                 self._speaker_back(aid)  # a deleted attendee is not waited for
             case Barrier(connection_id=connection_id):
@@ -407,7 +409,7 @@ class MeetingHub:
             if attendee is None:
                 continue
             session.attendee = attendee
-            if not session.can_send_audio:
+            if not session.transcribed:
                 await self._stop_transcriber(aid, finish=True)
             elif self.transcribing:
                 async with self._lock:

@@ -18,6 +18,7 @@ from typing import Any
 from parley.audio.decode import Decoder
 from parley.bus.base import BusError, ConnectionEvent, EventBus
 from parley.config import LiveSettings
+from parley.live.content import is_content
 from parley.live.convert import status_event, transcript_result
 from parley.live.hub import MeetingHub, Transcriber
 from parley.live.locks import KeyedLocks
@@ -441,7 +442,8 @@ class LiveRuntime:
     async def _node_lost(self, node: str) -> None:
         lost: dict[str, set[str]] = {}
         for meeting_id, attendee_id in await self.store.node_connections(node):
-            lost.setdefault(meeting_id, set()).add(attendee_id)
+            if not is_content(attendee_id):  # a content share is nobody's speech (D39)
+                lost.setdefault(meeting_id, set()).add(attendee_id)
         for meeting_id, attendees in lost.items():
             hub = self.hubs.get(meeting_id)
             if hub is not None:

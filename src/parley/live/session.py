@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from parley.audio.decode import Decoder
+from parley.live.content import is_content
 from parley.store import Attendee
 from parley.transcripts.events import TranscriptEvent
 from parley.transcripts.wire import to_json, to_sdk_transcript_frame, to_signal_data_message_frame
@@ -75,6 +76,11 @@ class AttendeeSession:
     @property
     def can_send_audio(self) -> bool:
         return self.attendee.capabilities.get("Audio") in ("SendReceive", "Send")
+
+    @property
+    def transcribed(self) -> bool:
+        """Whether this session's audio is transcribed: a content share's is not (decision D39)."""
+        return self.can_send_audio and not is_content(self.attendee.attendee_id)
 
     def start(self) -> None:
         self._writer = asyncio.get_running_loop().create_task(

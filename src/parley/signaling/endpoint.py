@@ -28,6 +28,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from av import AudioFrame
 from starlette.websockets import WebSocket, WebSocketState
 
+from parley.live.content import base_token, content_attendee
 from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode, close_reason
 from parley.proto import chime_signaling_pb2 as pb
@@ -738,10 +739,17 @@ class SignalingSocket:
             return
         del self.rooms[room.meeting_id]
 
+    async def _attendee(self, token: str | None) -> Attendee | None:
+        """The attendee a join token names: a stored one, or the content share of one (``<token>#content``)."""
+        if not token:
+            return None
+        base = base_token(token)
+        attendee = await self.runtime.store.get_attendee_by_token(base or token)
+        return content_attendee(attendee) if attendee is not None and base is not None else attendee
+
     async def __call__(self, websocket: WebSocket) -> None:
         meeting_id = websocket.path_params["meeting_id"].lower()
-        token = _token(websocket)
-        attendee = await self.runtime.store.get_attendee_by_token(token) if token else None
+        attendee = await self._attendee(_token(websocket))
         if attendee is None or attendee.meeting_id != meeting_id:
             await websocket.close(code=CloseCode.FORBIDDEN)  # before accept: an HTTP 403
             return

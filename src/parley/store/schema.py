@@ -86,7 +86,7 @@ connections = Table(
     metadata,
     Column("connection_id", String(36), primary_key=True),
     Column("meeting_id", String(36), ForeignKey("meetings.meeting_id", ondelete="CASCADE"), nullable=False),
-    Column("attendee_id", String(36), nullable=False),
+    Column("attendee_id", String(64), nullable=False),  # 44 for a content share, ``<AttendeeId>#content``
     Column("node_id", String(64), nullable=False),
     Column("connected_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),

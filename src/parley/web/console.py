@@ -35,6 +35,7 @@ from starlette.websockets import WebSocket
 from parley.api.endpoint import read_body
 from parley.credentials import CredentialStore, Identity
 from parley.errors import ServiceError, bad_request
+from parley.live.content import MODALITY, is_content
 from parley.meetings.service import Caller, MeetingService
 from parley.protocol import jsondoc
 from parley.protocol.serializer import error_status
@@ -322,7 +323,7 @@ class ConsoleApi:
             "CreatedAt": int(meeting.created_at * 1000),
             "Ended": False,
             "Meeting": self.meetings.meeting_shape(meeting, self._base_url(request)),
-            "ConnectedAttendees": len(connected),
+            "ConnectedAttendees": sum(not is_content(a) for a in connected),
         }
         if state is not None:
             summary["Transcription"] = {
@@ -401,6 +402,9 @@ class ConsoleApi:
         for attendee in attendees:
             attendee["Connected"] = attendee["AttendeeId"] in connected
             attendee["Muted"] = attendee["AttendeeId"] in muted
+            attendee["SharingContent"] = (
+                attendee["AttendeeId"] + MODALITY in connected
+            )  # its #content session
             known = entry.join_tokens.get(attendee["AttendeeId"])
             if known is not None:
                 attendee["JoinToken"] = known[1]

@@ -545,6 +545,9 @@ class Console {
           element("span", { className: "attendee-name", textContent: a.ExternalUserId }),
           listenOnly ? element("span", { className: "pill open", textContent: "listen only" }) : null,
           a.Muted ? element("span", { className: "pill open", textContent: "muted" }) : null,
+          a.SharingContent
+            ? element("span", { className: "pill live", textContent: "sharing content", title: "its content share is connected" })
+            : null,
         );
         const actions = element("div", { className: "attendee-actions" });
         if (a.JoinToken) {
