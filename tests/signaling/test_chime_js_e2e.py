@@ -1,7 +1,7 @@
 """The official browser SDK (amazon-chime-sdk-js 3.32.0), two sessions in one parley meeting in headless
-Chromium: presence, mute, volume indicators, the server's audio mix in the listener's WebRTC stats, data
-messages, live transcription through ``transcriptionController``, a reconnect after the signaling
-connection is cut, and the end of the meeting.
+Chromium, with one camera forwarded throughout: presence, mute, volume indicators, the server's audio mix in the
+listener's WebRTC stats, data messages, live transcription through ``transcriptionController``, a reconnect after
+the signaling connection is cut, and the end of the meeting.
 
 The SDK is bundled with esbuild at test time from tests/chime_js (``npm ci`` only when node_modules is
 absent); the page is served by a static HTTP server on 127.0.0.1 (a secure context, and a loopback origin,
@@ -50,7 +50,7 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(speech_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with chromium(
-        tmp_path_factory, [f"--use-file-for-fake-audio-capture={speech_wav}"], ["microphone"]
+        tmp_path_factory, [f"--use-file-for-fake-audio-capture={speech_wav}"], ["microphone", "camera"]
     ) as context:
         yield context
 
@@ -120,8 +120,9 @@ def assert_reconnected(page: Any) -> None:
 def test_two_chime_sdk_clients_meet_in_chromium(
     model_server: ServerProcess, page_url: str, browser: Any
 ) -> None:
-    """Two SDK sessions in one meeting: Sam speaks (the fake microphone plays the budget clip), Lee listens
-    muted. Sam's signaling goes through a relay that the test cuts abruptly mid-meeting."""
+    """Two SDK sessions in one meeting: Sam speaks (the fake microphone plays the budget clip) with his camera on
+    (Chromium's fake camera), Lee listens muted and watches. Sam's signaling goes through a relay that the test
+    cuts abruptly mid-meeting."""
     chime = model_server.client()
     meeting = chime.create_meeting(ExternalMeetingId="chime-js", MediaRegion="us-east-1")["Meeting"]
     mid = meeting["MeetingId"]
@@ -148,6 +149,14 @@ def test_two_chime_sdk_clients_meet_in_chromium(
             page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
         assert proxy.accepted == 1  # Sam's signaling really goes through the relay
         listener.evaluate("window.parleyMute()")
+        # Everything below runs with video flowing: Sam's camera is forwarded to Lee.
+        speaker.evaluate("window.parleyStartVideo()")
+        listener.wait_for_function(
+            "id => Object.values(window.parley.tiles).some(t => t.attendeeId === id && !t.removed)",
+            arg=sam["AttendeeId"],
+            timeout=WAIT_MS,
+        )
+        listener.wait_for_function("window.parley.videoFramesReceived > 0", timeout=WAIT_MS)
 
         # Presence: each client sees the other attendee (and itself) arrive, with the external user id.
         for page in (speaker, listener):
@@ -184,8 +193,13 @@ def test_two_chime_sdk_clients_meet_in_chromium(
             " && e.startTimeMs > after && e.transcript.toLowerCase().includes('budget')"
             " && e.items.some(i => i.content.toLowerCase() === 'budget' && i.attendeeId === id))"
         )
+        frames_before = listener.evaluate("window.parley.videoFramesReceived")
         for page in (speaker, listener):
             page.wait_for_function(budget_final, arg=[sam["AttendeeId"], 0], timeout=WAIT_MS)
+        # ... while the camera kept playing at Lee's.
+        listener.wait_for_function(
+            "n => window.parley.videoFramesReceived > n + 15", arg=frames_before, timeout=WAIT_MS
+        )
         transcripts = [e for e in listener.evaluate("window.parley.events") if e["kind"] == "transcript"]
         assert any(e["isPartial"] for e in transcripts)
         final = next(e for e in transcripts if not e["isPartial"] and "budget" in e["transcript"].lower())
