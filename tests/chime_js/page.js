@@ -195,6 +195,14 @@ window.parleyStopContent = () => {
   window.parleySession.audioVideo.stopContentShare();
 };
 
+// The average bitrate the SDK's video index holds for an attendee's source (INDEX, then BITRATES), for the
+// test; the SDK's public API does not expose it.
+window.parleySourceBitrate = (attendeeId) => {
+  const index = window.parleySession.audioVideo.audioVideoController.meetingSessionContext.videoStreamIndex;
+  const source = index.currentIndex?.sources?.find((s) => s.attendeeId === attendeeId);
+  return source ? source.avgBitrateBps ?? 0 : null;
+};
+
 window.parleyPauseTile = (tileId) => window.parleySession.audioVideo.pauseVideoTile(tileId);
 window.parleyUnpauseTile = (tileId) => window.parleySession.audioVideo.unpauseVideoTile(tileId);
 

@@ -107,6 +107,11 @@ def test_camera_video_is_forwarded_between_two_chime_sdk_clients(
         assert tile["isContent"] is False
         seen = shows(b, tile["tileId"], CAMERA_RGB)
         assert (seen["width"], seen["height"]) == (WIDTH, HEIGHT)
+        # BITRATES: the source's measured bitrate reaches B's video index (the INDEX that listed it said 0, as
+        # nothing had been received yet; a camera of one flat colour needs only a few kbit/s).
+        b.wait_for_function(
+            "id => window.parleySourceBitrate(id) > 0", arg=ann["AttendeeId"], timeout=WAIT_MS
+        )
 
         # Pause: parley stops forwarding that stream to Bob; resume starts again (from a keyframe).
         b.wait_for_function("window.parley.videoFramesReceived > 0", timeout=WAIT_MS)

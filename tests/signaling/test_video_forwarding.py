@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpSender, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket
 from av import VideoFrame
 
 from parley.proto import chime_signaling_pb2 as pb
@@ -24,6 +25,7 @@ from parley.signaling.endpoint import Room
 from parley.signaling.video import (
     FORWARDED_CODECS,
     ForwardedVideoTrack,
+    MarkerJitterBuffer,
     VideoSource,
     bind_sender,
     forwardable_offer,
@@ -179,6 +181,35 @@ async def test_a_receiver_tapped_after_it_started_still_closes() -> None:
     assert not thread.is_alive()
 
 
+def _rtp(seq: int, timestamp: int, data: bytes, marker: bool = False) -> RtpPacket:
+    packet = RtpPacket(payload_type=96, marker=int(marker), sequence_number=seq, timestamp=timestamp)
+    packet._data = data  # type: ignore[attr-defined]  # what aiortc's receiver sets: the depayloaded bytes
+    return packet
+
+
+def test_a_frame_is_complete_at_its_marked_last_packet() -> None:
+    """A frame is forwarded when its last packet (RTP marker) is in, not a frame interval later when the next
+    frame starts; a gap holds it until the missing packet comes; a frame whose marked packet was lost is still
+    completed by the next frame's first packet."""
+    buffer = MarkerJitterBuffer(capacity=512, is_video=True)
+    assert buffer.add(_rtp(10, 900, b"ab")) == (False, None)
+    _, frame = buffer.add(_rtp(11, 900, b"cd", marker=True))
+    assert frame is not None
+    assert (frame.data, frame.timestamp) == (b"abcd", 900)
+    # A gap: packet 13 comes before 12, the frame waits for 12.
+    assert buffer.add(_rtp(13, 1800, b"gh", marker=True)) == (False, None)
+    _, frame = buffer.add(_rtp(12, 1800, b"ef"))
+    assert frame is not None
+    assert frame.data == b"efgh"
+    # The marked packet of the frame at 2700 is lost: the next frame's first packet completes it.
+    assert buffer.add(_rtp(14, 2700, b"ij")) == (False, None)
+    _, frame = buffer.add(_rtp(16, 3600, b"mn"))
+    assert frame is None  # 15 is missing: nothing after the gap is taken
+    _, frame = buffer.add(_rtp(15, 3600, b"kl"))
+    assert frame is not None
+    assert (frame.data, frame.timestamp) == (b"ij", 2700)
+
+
 async def test_a_late_subscriber_starts_at_a_keyframe_and_a_paused_one_gets_nothing() -> None:
     source = VideoSource(stream_id=2, group_id=1, attendee_id="a", external_user_id="A")
     track = source.subscribe()
@@ -296,3 +327,19 @@ def test_index_lists_sources_up_to_the_meeting_limit_and_then_says_at_capacity()
     del room.videos[first]  # type: ignore[arg-type]
     index = frames.decode(room.index_frame()).index
     assert [s.external_user_id for s in index.sources] == ["Bob"]
+
+
+def test_bitrates_report_each_listed_source_over_the_last_window() -> None:
+    room = Room("m", max_video_sources=1)
+    assert room.bitrates_frame() is None  # nothing published: no BITRATES
+    first, second = (VideoSource(i, i, f"a{i}", f"A{i}") for i in (1, 2))
+    room.videos = {object(): first, object(): second}  # type: ignore[dict-item]
+    first._window = (first._window[0] - 2.0, 0)  # 2 s ago
+    first.bytes = 250_000
+    message = frames.decode(room.bitrates_frame() or b"")
+    assert message.type == pb.SdkSignalFrame.BITRATES
+    ((stream_id, bps),) = [(b.source_stream_id, b.avg_bitrate_bps) for b in message.bitrates.bitrates]
+    assert stream_id == 1  # the second source is over the meeting's limit: not listed, not reported
+    assert 950_000 <= bps <= 1_000_000  # 2 Mbit over 2 s (and the few microseconds since)
+    again = frames.decode(room.bitrates_frame() or b"")
+    assert again.bitrates.bitrates[0].avg_bitrate_bps == 0  # nothing more received since the last frame

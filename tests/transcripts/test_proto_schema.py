@@ -22,8 +22,8 @@ OPT, REQ, REP = "optional", "required", "repeated"
 # (number, type, label, message/enum type name or None) per field, from amazon-chime-sdk-js
 # protocol/SignalingProtocol.proto as recorded in shared/reference/chime-meetings.md §3.1–3.2 and
 # chime-signaling.md §2 / §10.3; the video fields from the SDK 3.32.0 build's SignalingProtocol.js (SdkPauseResumeFrame
-# SP:4526-4540, SdkJoinAckFrame.video_subscription_limit SP:2462-2478, SdkStreamDescriptor width/height SP:5170-5200;
-# docs/chime-js.md "Video").
+# SP:4526-4540, SdkJoinAckFrame.video_subscription_limit SP:2462-2478, SdkStreamDescriptor width/height SP:5170-5200,
+# SdkSignalFrame.bitrates SP:309, SdkBitrateFrame SP:4818-4830, SdkBitrate SP:6114-6126; docs/chime-js.md "Video").
 EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
     "SdkSignalFrame": {
         "timestamp_ms": (1, F.TYPE_UINT64, REQ, None),
@@ -37,12 +37,21 @@ EXPECTED: dict[str, dict[str, tuple[int, int, str, str | None]]] = {
         "pause": (10, F.TYPE_MESSAGE, OPT, "SdkPauseResumeFrame"),
         "leave": (11, F.TYPE_MESSAGE, OPT, "SdkLeaveFrame"),
         "leave_ack": (12, F.TYPE_MESSAGE, OPT, "SdkLeaveAckFrame"),
+        "bitrates": (14, F.TYPE_MESSAGE, OPT, "SdkBitrateFrame"),
         "audio_control": (17, F.TYPE_MESSAGE, OPT, "SdkAudioControlFrame"),
         "audio_metadata": (18, F.TYPE_MESSAGE, OPT, "SdkAudioMetadataFrame"),
         "audio_stream_id_info": (19, F.TYPE_MESSAGE, OPT, "SdkAudioStreamIdInfoFrame"),
         "ping_pong": (20, F.TYPE_MESSAGE, OPT, "SdkPingPongFrame"),
         "audio_status": (21, F.TYPE_MESSAGE, OPT, "SdkAudioStatusFrame"),
         "data_message": (23, F.TYPE_MESSAGE, OPT, "SdkDataMessageFrame"),
+    },
+    "SdkBitrateFrame": {
+        "bitrates": (1, F.TYPE_MESSAGE, REP, "SdkBitrate"),
+        "server_available_outgoing_bitrate": (2, F.TYPE_UINT32, OPT, None),
+    },
+    "SdkBitrate": {
+        "source_stream_id": (1, F.TYPE_UINT32, OPT, None),
+        "avg_bitrate_bps": (2, F.TYPE_UINT32, OPT, None),
     },
     # The audio-only signaling payloads (chime-signaling.md §2-§4; SDK protocol/SignalingProtocol.proto).
     "SdkErrorFrame": {

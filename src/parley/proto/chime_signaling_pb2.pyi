@@ -33,7 +33,7 @@ PING: SdkPingPongType
 PONG: SdkPingPongType
 
 class SdkSignalFrame(_message.Message):
-    __slots__ = ("timestamp_ms", "type", "error", "join", "joinack", "sub", "suback", "index", "pause", "leave", "leave_ack", "audio_control", "audio_metadata", "audio_stream_id_info", "ping_pong", "audio_status", "data_message")
+    __slots__ = ("timestamp_ms", "type", "error", "join", "joinack", "sub", "suback", "index", "pause", "leave", "leave_ack", "bitrates", "audio_control", "audio_metadata", "audio_stream_id_info", "ping_pong", "audio_status", "data_message")
     class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         JOIN: _ClassVar[SdkSignalFrame.Type]
@@ -93,6 +93,7 @@ class SdkSignalFrame(_message.Message):
     PAUSE_FIELD_NUMBER: _ClassVar[int]
     LEAVE_FIELD_NUMBER: _ClassVar[int]
     LEAVE_ACK_FIELD_NUMBER: _ClassVar[int]
+    BITRATES_FIELD_NUMBER: _ClassVar[int]
     AUDIO_CONTROL_FIELD_NUMBER: _ClassVar[int]
     AUDIO_METADATA_FIELD_NUMBER: _ClassVar[int]
     AUDIO_STREAM_ID_INFO_FIELD_NUMBER: _ClassVar[int]
@@ -110,13 +111,14 @@ class SdkSignalFrame(_message.Message):
     pause: SdkPauseResumeFrame
     leave: SdkLeaveFrame
     leave_ack: SdkLeaveAckFrame
+    bitrates: SdkBitrateFrame
     audio_control: SdkAudioControlFrame
     audio_metadata: SdkAudioMetadataFrame
     audio_stream_id_info: SdkAudioStreamIdInfoFrame
     ping_pong: SdkPingPongFrame
     audio_status: SdkAudioStatusFrame
     data_message: SdkDataMessageFrame
-    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., error: _Optional[_Union[SdkErrorFrame, _Mapping]] = ..., join: _Optional[_Union[SdkJoinFrame, _Mapping]] = ..., joinack: _Optional[_Union[SdkJoinAckFrame, _Mapping]] = ..., sub: _Optional[_Union[SdkSubscribeFrame, _Mapping]] = ..., suback: _Optional[_Union[SdkSubscribeAckFrame, _Mapping]] = ..., index: _Optional[_Union[SdkIndexFrame, _Mapping]] = ..., pause: _Optional[_Union[SdkPauseResumeFrame, _Mapping]] = ..., leave: _Optional[_Union[SdkLeaveFrame, _Mapping]] = ..., leave_ack: _Optional[_Union[SdkLeaveAckFrame, _Mapping]] = ..., audio_control: _Optional[_Union[SdkAudioControlFrame, _Mapping]] = ..., audio_metadata: _Optional[_Union[SdkAudioMetadataFrame, _Mapping]] = ..., audio_stream_id_info: _Optional[_Union[SdkAudioStreamIdInfoFrame, _Mapping]] = ..., ping_pong: _Optional[_Union[SdkPingPongFrame, _Mapping]] = ..., audio_status: _Optional[_Union[SdkAudioStatusFrame, _Mapping]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
+    def __init__(self, timestamp_ms: _Optional[int] = ..., type: _Optional[_Union[SdkSignalFrame.Type, str]] = ..., error: _Optional[_Union[SdkErrorFrame, _Mapping]] = ..., join: _Optional[_Union[SdkJoinFrame, _Mapping]] = ..., joinack: _Optional[_Union[SdkJoinAckFrame, _Mapping]] = ..., sub: _Optional[_Union[SdkSubscribeFrame, _Mapping]] = ..., suback: _Optional[_Union[SdkSubscribeAckFrame, _Mapping]] = ..., index: _Optional[_Union[SdkIndexFrame, _Mapping]] = ..., pause: _Optional[_Union[SdkPauseResumeFrame, _Mapping]] = ..., leave: _Optional[_Union[SdkLeaveFrame, _Mapping]] = ..., leave_ack: _Optional[_Union[SdkLeaveAckFrame, _Mapping]] = ..., bitrates: _Optional[_Union[SdkBitrateFrame, _Mapping]] = ..., audio_control: _Optional[_Union[SdkAudioControlFrame, _Mapping]] = ..., audio_metadata: _Optional[_Union[SdkAudioMetadataFrame, _Mapping]] = ..., audio_stream_id_info: _Optional[_Union[SdkAudioStreamIdInfoFrame, _Mapping]] = ..., ping_pong: _Optional[_Union[SdkPingPongFrame, _Mapping]] = ..., audio_status: _Optional[_Union[SdkAudioStatusFrame, _Mapping]] = ..., data_message: _Optional[_Union[SdkDataMessageFrame, _Mapping]] = ...) -> None: ...
 
 class SdkErrorFrame(_message.Message):
     __slots__ = ("status", "description")
@@ -283,6 +285,22 @@ class SdkPauseResumeFrame(_message.Message):
     stream_ids: _containers.RepeatedScalarFieldContainer[int]
     group_ids: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, stream_ids: _Optional[_Iterable[int]] = ..., group_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SdkBitrate(_message.Message):
+    __slots__ = ("source_stream_id", "avg_bitrate_bps")
+    SOURCE_STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    AVG_BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    source_stream_id: int
+    avg_bitrate_bps: int
+    def __init__(self, source_stream_id: _Optional[int] = ..., avg_bitrate_bps: _Optional[int] = ...) -> None: ...
+
+class SdkBitrateFrame(_message.Message):
+    __slots__ = ("bitrates", "server_available_outgoing_bitrate")
+    BITRATES_FIELD_NUMBER: _ClassVar[int]
+    SERVER_AVAILABLE_OUTGOING_BITRATE_FIELD_NUMBER: _ClassVar[int]
+    bitrates: _containers.RepeatedCompositeFieldContainer[SdkBitrate]
+    server_available_outgoing_bitrate: int
+    def __init__(self, bitrates: _Optional[_Iterable[_Union[SdkBitrate, _Mapping]]] = ..., server_available_outgoing_bitrate: _Optional[int] = ...) -> None: ...
 
 class SdkAudioControlFrame(_message.Message):
     __slots__ = ("muted",)

@@ -52,6 +52,7 @@ SUBPROTOCOL = "_aws_wt_session"
 HARD_LIMIT_CLOSE = 4529  # over a data-message hard limit: 45xx makes the SDK reconnect (decision D28)
 SIGNAL_STRENGTH = 2  # the SDK's best (normalized /2): parley has no link-quality estimate
 REPLAY_CHUNK = 64  # buffered data messages per replayed DATA_MESSAGE frame
+BITRATES_INTERVAL_S = 2.0  # how often clients hear each video source's bitrate (Chime's period is unknown)
 LOCAL_VIDEO_LABEL = "AmazonChimeExpressVideo"  # the SDK's own send stream label (its ids are always 2/2)
 
 
@@ -113,6 +114,11 @@ class Room:
         at_capacity = len(self.videos) >= self.max_video_sources
         return frames.index(len(self.members) + (1 if joining else 0), sources, at_capacity)
 
+    def bitrates_frame(self) -> bytes | None:
+        """BITRATES for the listed sources over the time since the last one; None while nothing is published."""
+        sources = self.forwarded_sources()
+        return frames.bitrates([(v.stream_id, v.recent_bitrate_bps()) for v in sources]) if sources else None
+
     def publish_index(self) -> None:
         """Send every joined client the new INDEX (the SDK subscribes and unsubscribes from it)."""
         message = self.index_frame()
@@ -138,9 +144,19 @@ class Room:
         Every announced stream gets an explicit volume (127 when silent, muted or sending nothing), since
         the SDK reads an omitted attendee as silent only in frames that carry some volume. Frames go to the
         announced connections only: they are the ones that know the stream ids (the SDK warns on others).
+        Every ``BITRATES_INTERVAL_S`` the joined clients also get BITRATES for the video sources.
         """
+        loop = asyncio.get_running_loop()
+        bitrates_due = loop.time() + BITRATES_INTERVAL_S
         while self.members:
             await asyncio.sleep(interval_s)
+            if loop.time() >= bitrates_due:
+                bitrates_due = loop.time() + BITRATES_INTERVAL_S
+                message = self.bitrates_frame()
+                if message is not None:
+                    for connection in self.joined:
+                        if connection.phase is Phase.JOINED:
+                            connection.post(message)
             present = [c for c in self.members.values() if c.announced and c.phase is not Phase.ENDED]
             if not present:
                 continue

@@ -90,6 +90,14 @@ def index(num_participants: int, sources: Sequence[dict[str, Any]] = (), at_capa
     return encode(frame)
 
 
+def bitrates(sources: Sequence[tuple[int, int]]) -> bytes:
+    """BITRATES: ``(stream_id, avg_bitrate_bps)`` per source, which the SDK copies into its video index."""
+    frame = new_frame(pb.SdkSignalFrame.BITRATES, "bitrates")
+    for stream_id, bps in sources:
+        frame.bitrates.bitrates.add(source_stream_id=stream_id, avg_bitrate_bps=bps)
+    return encode(frame)
+
+
 def subscribe_ack(
     sdp_answer: str,
     *,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from av.packet import Packet
@@ -70,12 +71,45 @@ class _EncodedFrameTap:
         return self._replaced.get(block, timeout)
 
 
+class MarkerJitterBuffer(JitterBuffer):
+    """aiortc's video jitter buffer, completing a frame at its last packet rather than at the next frame's first.
+
+    aiortc knows a frame is complete only when a packet with another timestamp arrives, which holds every frame
+    back one frame interval (67 ms at 15 fps) at each hop; the sender marks a frame's last packet with the RTP
+    marker bit (RFC 7741 §4.1 for VP8), so a contiguous run from the frame's first packet to a marked packet is
+    the whole frame. A frame whose marked packet was lost is still completed by the next frame, as before.
+    """
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        packets: list[Any] = []
+        timestamp = None
+        assert self._origin is not None
+        for count in range(self.capacity):
+            packet = self._packets[(self._origin + count) % self.capacity]
+            if packet is None:
+                return None
+            if timestamp is not None and packet.timestamp != timestamp:
+                return self._take(packets, timestamp, count)
+            timestamp = packet.timestamp
+            packets.append(packet)
+            if packet.marker:
+                return self._take(packets, timestamp, count + 1)
+        return None
+
+    def _take(self, packets: list[Any], timestamp: int, count: int) -> JitterFrame:
+        self.remove(count)
+        return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+
+
 def tap_encoded_frames(
     receiver: RTCRtpReceiver, on_frame: Callable[[RTCRtpCodecParameters, Any], None]
 ) -> None:
-    """Route ``receiver``'s complete encoded frames to ``on_frame`` instead of a decoder, from now on."""
+    """Route ``receiver``'s complete encoded frames to ``on_frame`` instead of a decoder, from now on, each as
+    soon as its last packet is in (``MarkerJitterBuffer``; packets buffered so far are dropped with the old
+    buffer, and forwarding starts at a keyframe anyway)."""
     replaced = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
     receiver._RTCRtpReceiver__decoder_queue = _EncodedFrameTap(on_frame, replaced)  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__jitter_buffer = MarkerJitterBuffer(capacity=512, is_video=True)  # type: ignore[attr-defined]
 
 
 class VideoSource:
@@ -93,6 +127,7 @@ class VideoSource:
         self.frames = 0
         self.bytes = 0
         self._since = time.monotonic()
+        self._window = (self._since, 0)  # where the current BITRATES window began: (time, bytes then)
         self._last_keyframe_request = 0.0
 
     def attach(self, receiver: RTCRtpReceiver) -> None:
@@ -106,6 +141,13 @@ class VideoSource:
         """The bitrate received since the source was created (INDEX's ``avg_bitrate_bps``; 0 before any)."""
         elapsed = time.monotonic() - self._since
         return int(self.bytes * 8 / elapsed) if elapsed > 0 else 0
+
+    def recent_bitrate_bps(self) -> int:
+        """The bitrate received since the previous call (each BITRATES frame covers one such window)."""
+        now = time.monotonic()
+        began, bytes_then = self._window
+        self._window = (now, self.bytes)
+        return int((self.bytes - bytes_then) * 8 / (now - began)) if now > began else 0
 
     def _forward(self, codec: RTCRtpCodecParameters, frame: Any) -> None:
         if codec.mimeType not in FORWARDED_CODECS:
