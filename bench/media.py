@@ -26,9 +26,13 @@ delay the mix adds) and the standing delay the mix drained (``MixTrack`` drops p
 The clients run in this process on the same machine, so their own Opus encode/decode and SRTP compete with the
 server for the CPU; their CPU is printed next to the server's.
 
-    .venv/bin/python bench/media.py                          # everything, at most about 6 minutes
+Video forwarding (publishers × viewers at 640×360/15 and 1280×720/30) is ``bench/video.py``, also run by
+``--parts video``.
+
+    .venv/bin/python bench/media.py                          # audio: micro and e2e, at most about 6 minutes
     .venv/bin/python bench/media.py --parts micro            # microbenchmarks only (~10 s)
     .venv/bin/python bench/media.py --parts e2e --media-ladder 2,6,10 --asr-ladder 2,4 --meeting-ladder 1,2
+    .venv/bin/python bench/media.py --parts video            # video forwarding (bench/video.py, ~5 minutes)
 
 ``PARLEY_BENCH_PROFILE=FILE`` additionally writes a cProfile of the server's event loop thread (a debug aid).
 """
@@ -810,7 +814,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--parts", default="micro,e2e", help="micro, e2e or both (default)")
+    parser.add_argument(
+        "--parts",
+        default="micro,e2e",
+        help="micro, e2e (default: both), video (bench/video.py, its defaults)",
+    )
     parser.add_argument("--micro-seconds", type=float, default=20.0, help="audio per microbenchmark stream")
     parser.add_argument("--micro-streams", type=int, default=4, help="uplinks decoded in the microbenchmark")
     parser.add_argument(
@@ -833,6 +841,8 @@ def main() -> None:
         run_micro(args.micro_seconds, args.micro_streams, args.micro_sizes)
     if "e2e" in parts:
         asyncio.run(run_e2e(args))
+    if "video" in parts:
+        subprocess.run([sys.executable, str(ROOT / "bench" / "video.py")], check=True)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
 
 
