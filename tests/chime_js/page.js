@@ -36,6 +36,7 @@ window.parleyJoin = async (meeting, attendee, options = {}) => {
     // The SDK's documented hook for reaching Chime's URLs through a proxy; used for the signaling socket.
     configuration.urls.urlRewriter = (url) => (url ? url.replace(options.signalingFrom, options.signalingTo) : url);
   }
+  if (options.simulcast) configuration.enableSimulcastForUnifiedPlanChromiumBasedBrowsers = true;
   const devices = new DefaultDeviceController(logger);
   const session = new DefaultMeetingSession(configuration, logger, devices);
   const av = session.audioVideo;

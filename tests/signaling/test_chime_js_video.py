@@ -235,3 +235,47 @@ def test_content_share_reaches_the_other_client_as_a_content_tile(
     finally:
         a.close()
         b.close()
+
+
+def test_a_client_with_simulcast_on_publishes_its_first_layer_without_reconnecting(
+    model_server: ServerProcess,
+    page_url: str,
+    camera_browser: Any,
+) -> None:
+    """Simulcast (off by default in the SDK, and deprecated there) is answered as one layer (D40): Ann's browser
+    sends its first encoding, the lowest (a quarter of the camera's size), which Bob plays in colour; her session
+    never reconnects, although Chrome checks every later offer for the RID extension. A third attendee makes it a
+    meeting: in a one-to-one call the SDK turns that lowest layer off (documented in docs/chime-js.md)."""
+    chime = model_server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="chime-js-simulcast", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    ann, bob, cat = (
+        chime.create_attendee(MeetingId=mid, ExternalUserId=name)["Attendee"]
+        for name in ("Ann", "Bob", "Cat")
+    )
+    pages = [camera_browser.new_page() for _ in range(3)]
+    a, b, _ = pages
+    console: list[str] = []
+    for name, page in zip(("ann", "bob", "cat"), pages, strict=True):
+        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
+    try:
+        for page, attendee in zip(pages, (ann, bob, cat), strict=True):
+            page.goto(page_url)
+            page.evaluate(
+                "([m, a, o]) => window.parleyJoin(m, a, o)",
+                [{"Meeting": meeting}, {"Attendee": attendee}, {"simulcast": attendee is ann}],
+            )
+        for page in pages:
+            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
+        a.evaluate("window.parleyStartVideo()")
+        tile = remote_tile(b, ann["AttendeeId"])
+        seen = shows(b, tile["tileId"], CAMERA_RGB)
+        assert (seen["width"], seen["height"]) == (WIDTH // 4, HEIGHT // 4)
+        b.wait_for_timeout(3000)  # a renegotiation after the camera started would have failed by now
+        assert [page.evaluate("window.parley.starts") for page in pages] == [1, 1, 1]
+    except Exception:
+        print("\n".join(console[-80:]))
+        raise
+    finally:
+        for page in pages:
+            page.close()

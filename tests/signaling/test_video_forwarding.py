@@ -29,6 +29,7 @@ from parley.signaling.video import (
     VideoSource,
     bind_sender,
     forwardable_offer,
+    keep_stream_id_extensions,
     reject_closed_sections,
     video_sections,
     vp8_keyframe,
@@ -286,6 +287,11 @@ OFFER = "\r\n".join(
 )
 
 
+def _sdp(*sections: list[str]) -> str:
+    head = ["v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1"]
+    return "\r\n".join(head + [line for section in sections for line in section]) + "\r\n"
+
+
 def test_offer_sections_and_forwardable_codecs() -> None:
     assert [(s.mid, s.port, s.direction) for s in video_sections(OFFER)] == [
         ("1", 9, "sendrecv"),
@@ -309,6 +315,27 @@ def test_sections_the_offer_closed_are_rejected_in_the_answer() -> None:
     assert "a=group:BUNDLE 0 1 3\r\n" in fixed
     assert "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:2" in fixed
     assert fixed.count("m=video 9 ") == 2
+
+
+def test_the_rid_extensions_a_video_section_offers_are_accepted() -> None:
+    rid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    repaired = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+    offer = _sdp(
+        ["m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", f"a=extmap:10 {rid}", "a=rtpmap:111 opus/48000/2"],
+        ["m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:1", "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
+         f"a=extmap:10 {rid}", f"a=extmap:11 {repaired}", "a=rtpmap:96 VP8/90000",
+         "a=rid:low send", "a=simulcast:send low"],
+    )  # fmt: skip
+    answer = _sdp(
+        ["m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", "a=rtpmap:111 opus/48000/2"],
+        ["m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:1", "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
+         "a=rtpmap:96 VP8/90000"],
+    )  # fmt: skip
+    audio, video = keep_stream_id_extensions(answer, offer).split("m=")[1:]
+    assert rid not in audio  # audio sections are left as aiortc answered them
+    assert f"a=extmap:10 {rid}\r\na=extmap:11 {repaired}\r\na=rtpmap:96" in video
+    assert "simulcast" not in video  # one layer: the answer does not take up simulcast
+    assert keep_stream_id_extensions(keep_stream_id_extensions(answer, offer), offer).count(rid) == 1
 
 
 def test_index_lists_sources_up_to_the_meeting_limit_and_then_says_at_capacity() -> None:

@@ -41,6 +41,7 @@ from parley.signaling.video import (
     VideoSource,
     bind_sender,
     forwardable_offer,
+    keep_stream_id_extensions,
     reject_closed_sections,
     video_sections,
 )
@@ -392,7 +393,9 @@ class Connection:
             await self.close_socket(CloseCode.BAD_REQUEST, f"the SDP offer cannot be answered: {exc}")
             return
         allocations = self._publish(frame.sub)
-        sdp = reject_closed_sections(self.pc.localDescription.sdp, offer.sdp)
+        sdp = keep_stream_id_extensions(
+            reject_closed_sections(self.pc.localDescription.sdp, offer.sdp), offer.sdp
+        )
         await self.send(
             frames.subscribe_ack(sdp, duplex=frame.sub.duplex, allocations=allocations, tracks=tracks)
         )

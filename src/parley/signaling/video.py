@@ -369,3 +369,37 @@ def reject_closed_sections(answer: str, offer: str) -> str:
             for line in head
         ]
     return _join(head, sections)
+
+
+STREAM_ID_EXTENSIONS = (
+    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+)
+
+
+def keep_stream_id_extensions(answer: str, offer: str) -> str:
+    """Accept the RID header extensions a video section offers, which aiortc leaves out of its answer.
+
+    Simulcast (the SDK's ``enableSimulcastForUnifiedPlanChromiumBasedBrowsers``, deprecated there in favour of
+    SVC) is not forwarded: aiortc answers without ``a=simulcast``, so the browser sends its first encoding alone.
+    But Chrome refuses any later offer of a simulcast section whose RID extension was never negotiated ("negotiates
+    simulcast but does not negotiate the RID RTP header extension"), the first one included, where the camera was
+    still off and the section offered no simulcast yet; the SDK then reconnects. Accepting the extensions on every
+    video section keeps the session up; aiortc ignores them on the packets.
+    """
+    offered = _split(offer)[1]
+    head, sections = _split(answer)
+    for index, section in enumerate(sections):
+        if index >= len(offered) or not section[0].startswith("m=video"):
+            continue
+        used = {line.split()[0] for line in section if line.startswith("a=extmap:")}
+        wanted = [
+            line
+            for line in offered[index]
+            if line.startswith("a=extmap:")
+            and line.split()[-1] in STREAM_ID_EXTENSIONS
+            and line.split()[0] not in used
+        ]
+        at = next((i for i, line in enumerate(section) if line.startswith("a=rtpmap:")), len(section))
+        section[at:at] = wanted
+    return _join(head, sections)
