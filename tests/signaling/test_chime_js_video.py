@@ -7,6 +7,7 @@ The page and bundle are tests/chime_js (tests/signaling/conftest.py); this brows
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,29 +79,51 @@ def shows(page: Any, tile_id: int, rgb: tuple[int, int, int]) -> dict[str, Any]:
     return page.evaluate("id => window.parleyTilePixels(id)", tile_id)
 
 
+@contextlib.contextmanager
+def started(
+    server: ServerProcess,
+    browser: Any,
+    page_url: str,
+    names: list[str],
+    options: list[dict[str, Any]] | None = None,
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], list[Any]]]:
+    """A new meeting with one SDK client per name (``options``: each one's ``parleyJoin`` options), all started:
+    (meeting, attendees, pages). The pages' console is printed if the body fails; the pages close after it."""
+    chime = server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="chime-js-video", MediaRegion="us-east-1")["Meeting"]
+    attendees = [
+        chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=name)["Attendee"]
+        for name in names
+    ]
+    pages = [browser.new_page() for _ in names]
+    console: list[str] = []
+    for name, page in zip(names, pages, strict=True):
+        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
+    try:
+        for page, attendee, option in zip(pages, attendees, options or [{} for _ in names], strict=True):
+            page.goto(page_url)
+            page.evaluate(
+                "([m, a, o]) => window.parleyJoin(m, a, o)",
+                [{"Meeting": meeting}, {"Attendee": attendee}, option],
+            )
+        for page in pages:
+            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
+        yield meeting, attendees, pages
+    except Exception:
+        print("\n".join(console[-80:]))
+        raise
+    finally:
+        for page in pages:
+            page.close()
+
+
 def test_camera_video_is_forwarded_between_two_chime_sdk_clients(
     model_server: ServerProcess,
     page_url: str,
     camera_browser: Any,
 ) -> None:
-    chime = model_server.client()
-    meeting = chime.create_meeting(ExternalMeetingId="chime-js-video", MediaRegion="us-east-1")["Meeting"]
-    mid = meeting["MeetingId"]
-    ann = chime.create_attendee(MeetingId=mid, ExternalUserId="Ann Camera")["Attendee"]
-    bob = chime.create_attendee(MeetingId=mid, ExternalUserId="Bob Viewer")["Attendee"]
-    a, b = camera_browser.new_page(), camera_browser.new_page()
-    console: list[str] = []
-    for name, page in (("ann", a), ("bob", b)):
-        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
-    try:
-        for page, attendee in ((a, ann), (b, bob)):
-            page.goto(page_url)
-            page.evaluate(
-                "([m, a]) => window.parleyJoin(m, a)", [{"Meeting": meeting}, {"Attendee": attendee}]
-            )
-        for page in (a, b):
-            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
-
+    with started(model_server, camera_browser, page_url, ["Ann Camera", "Bob Viewer"]) as (_, people, pages):
+        (ann, bob), (a, b) = people, pages
         a.evaluate("window.parleyStartVideo()")
         tile = remote_tile(b, ann["AttendeeId"])
         assert tile["externalUserId"] == "Ann Camera"
@@ -144,12 +167,6 @@ def test_camera_video_is_forwarded_between_two_chime_sdk_clients(
         again = remote_tile(b, ann["AttendeeId"])
         shows(b, again["tileId"], CAMERA_RGB)
         assert a.evaluate("window.parley.starts") == b.evaluate("window.parley.starts") == 1  # no reconnects
-    except Exception:
-        print("\n".join(console[-80:]))
-        raise
-    finally:
-        a.close()
-        b.close()
 
 
 CONTENT_RGB = (30, 170, 220)  # what Ann shares: a canvas painted one colour
@@ -164,15 +181,6 @@ def test_content_share_reaches_the_other_client_as_a_content_tile(
     Ann's app hears ``contentShareDidStart``, Bob gets a content tile that plays what Ann shares and sees the
     content attendee present; Ann's stop ends all of it, and DeleteAttendee of Ann ends a share in progress."""
     chime = model_server.client()
-    meeting = chime.create_meeting(ExternalMeetingId="chime-js-content", MediaRegion="us-east-1")["Meeting"]
-    mid = meeting["MeetingId"]
-    ann = chime.create_attendee(MeetingId=mid, ExternalUserId="Ann Presenter")["Attendee"]
-    bob = chime.create_attendee(MeetingId=mid, ExternalUserId="Bob Viewer")["Attendee"]
-    content_id = ann["AttendeeId"] + "#content"
-    a, b = camera_browser.new_page(), camera_browser.new_page()
-    console: list[str] = []
-    for name, page in (("ann", a), ("bob", b)):
-        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
 
     def presence_of(page: Any, attendee_id: str, present: bool) -> None:
         page.wait_for_function(
@@ -181,15 +189,11 @@ def test_content_share_reaches_the_other_client_as_a_content_tile(
             timeout=WAIT_MS,
         )
 
-    try:
-        for page, attendee in ((a, ann), (b, bob)):
-            page.goto(page_url)
-            page.evaluate(
-                "([m, a]) => window.parleyJoin(m, a)", [{"Meeting": meeting}, {"Attendee": attendee}]
-            )
-        for page in (a, b):
-            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
-
+    names = ["Ann Presenter", "Bob Viewer"]
+    with started(model_server, camera_browser, page_url, names) as (m, people, pages):
+        ann, (a, b) = people[0], pages
+        mid = m["MeetingId"]
+        content_id = ann["AttendeeId"] + "#content"
         a.evaluate("rgb => window.parleyShareContent(rgb)", list(CONTENT_RGB))
         a.wait_for_function("window.parley.contentShare.includes('started')", timeout=WAIT_MS)
         tile = remote_tile(b, content_id)
@@ -229,12 +233,6 @@ def test_content_share_reaches_the_other_client_as_a_content_tile(
         presence_of(b, content_id, False)
         presence_of(b, ann["AttendeeId"], False)
         assert b.evaluate("window.parley.starts") == 1
-    except Exception:
-        print("\n".join(console[-80:]))
-        raise
-    finally:
-        a.close()
-        b.close()
 
 
 def test_a_client_with_simulcast_on_publishes_its_first_layer_without_reconnecting(
@@ -246,36 +244,16 @@ def test_a_client_with_simulcast_on_publishes_its_first_layer_without_reconnecti
     sends its first encoding, the lowest (a quarter of the camera's size), which Bob plays in colour; her session
     never reconnects, although Chrome checks every later offer for the RID extension. A third attendee makes it a
     meeting: in a one-to-one call the SDK turns that lowest layer off (documented in docs/chime-js.md)."""
-    chime = model_server.client()
-    meeting = chime.create_meeting(ExternalMeetingId="chime-js-simulcast", MediaRegion="us-east-1")["Meeting"]
-    mid = meeting["MeetingId"]
-    ann, bob, cat = (
-        chime.create_attendee(MeetingId=mid, ExternalUserId=name)["Attendee"]
-        for name in ("Ann", "Bob", "Cat")
-    )
-    pages = [camera_browser.new_page() for _ in range(3)]
-    a, b, _ = pages
-    console: list[str] = []
-    for name, page in zip(("ann", "bob", "cat"), pages, strict=True):
-        page.on("console", lambda m, name=name: console.append(f"{name} {m.type}: {m.text}"))
-    try:
-        for page, attendee in zip(pages, (ann, bob, cat), strict=True):
-            page.goto(page_url)
-            page.evaluate(
-                "([m, a, o]) => window.parleyJoin(m, a, o)",
-                [{"Meeting": meeting}, {"Attendee": attendee}, {"simulcast": attendee is ann}],
-            )
-        for page in pages:
-            page.wait_for_function("window.parley.started === true", timeout=WAIT_MS)
+    options = [{"simulcast": True}, {}, {}]
+    with started(model_server, camera_browser, page_url, ["Ann", "Bob", "Cat"], options) as (
+        _,
+        people,
+        pages,
+    ):
+        ann, (a, b, _) = people[0], pages
         a.evaluate("window.parleyStartVideo()")
         tile = remote_tile(b, ann["AttendeeId"])
         seen = shows(b, tile["tileId"], CAMERA_RGB)
         assert (seen["width"], seen["height"]) == (WIDTH // 4, HEIGHT // 4)
         b.wait_for_timeout(3000)  # a renegotiation after the camera started would have failed by now
         assert [page.evaluate("window.parley.starts") for page in pages] == [1, 1, 1]
-    except Exception:
-        print("\n".join(console[-80:]))
-        raise
-    finally:
-        for page in pages:
-            page.close()
