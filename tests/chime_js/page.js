@@ -8,6 +8,7 @@ import {
   DefaultMeetingSession,
   LogLevel,
   MeetingSessionConfiguration,
+  VideoPriorityBasedPolicy,
 } from "amazon-chime-sdk-js";
 
 const CHAT_TOPICS = ["chat"];
@@ -37,6 +38,10 @@ window.parleyJoin = async (meeting, attendee, options = {}) => {
     configuration.urls.urlRewriter = (url) => (url ? url.replace(options.signalingFrom, options.signalingTo) : url);
   }
   if (options.simulcast) configuration.enableSimulcastForUnifiedPlanChromiumBasedBrowsers = true;
+  if (options.priorityPolicy) {
+    // What the SDK's demo app uses: subscriptions by priority within the downlink bandwidth estimate.
+    configuration.videoDownlinkBandwidthPolicy = new VideoPriorityBasedPolicy(logger);
+  }
   const devices = new DefaultDeviceController(logger);
   const session = new DefaultMeetingSession(configuration, logger, devices);
   const av = session.audioVideo;

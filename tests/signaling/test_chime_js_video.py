@@ -257,3 +257,20 @@ def test_a_client_with_simulcast_on_publishes_its_first_layer_without_reconnecti
         assert (seen["width"], seen["height"]) == (WIDTH // 4, HEIGHT // 4)
         b.wait_for_timeout(3000)  # a renegotiation after the camera started would have failed by now
         assert [page.evaluate("window.parley.starts") for page in pages] == [1, 1, 1]
+
+
+def test_a_viewer_with_the_priority_based_downlink_policy_gets_the_camera(
+    model_server: ServerProcess,
+    page_url: str,
+    camera_browser: Any,
+) -> None:
+    """The SDK's demo app subscribes with ``VideoPriorityBasedPolicy``: it picks streams by their bitrate (INDEX,
+    then BITRATES) against its downlink estimate, rather than all of them at once. Bob uses it and still gets Ann's
+    camera, in colour."""
+    options = [{}, {"priorityPolicy": True}]
+    with started(model_server, camera_browser, page_url, ["Ann", "Bob"], options) as (_, people, pages):
+        ann, (a, b) = people[0], pages
+        a.evaluate("window.parleyStartVideo()")
+        tile = remote_tile(b, ann["AttendeeId"])
+        shows(b, tile["tileId"], CAMERA_RGB)
+        assert b.evaluate("window.parley.starts") == 1
