@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import numpy as np
 import pytest
 
-from harness.media import MediaPeer, clip_48k
+from harness.media import RATE, MediaPeer, clip_48k
 from harness.server import ServerProcess
 from harness.signaling import SignalingClient, signaling_url
 from parley.proto import chime_signaling_pb2 as pb
@@ -132,3 +133,44 @@ async def _statuses(client: SignalingClient) -> Any:
     for event in events:
         assert isinstance(event, TranscriptionStatus)
         yield event
+
+
+async def test_a_content_shares_audio_is_mixed_for_the_others_but_not_transcribed(
+    model_server: ServerProcess,
+) -> None:
+    """D39: Ann's content share (``<token>#content``) plays the budget clip: Lee hears it in his mix, and nothing
+    of it is transcribed. Then Ann says the same herself, and the first final with "budget" is hers."""
+    chime = model_server.client()
+    meeting = chime.create_meeting(ExternalMeetingId="signal-content", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    ann = chime.create_attendee(MeetingId=mid, ExternalUserId="Ann Presenter")["Attendee"]
+    lee = chime.create_attendee(MeetingId=mid, ExternalUserId="Lee Listener")["Attendee"]
+
+    hear = await SignalingClient(signaling_url(meeting), lee["JoinToken"]).connect()
+    await hear.join()
+    ear = MediaPeer(np.zeros(RATE * 60, dtype=np.int16))
+    await ear.subscribe(hear, lee["AttendeeId"])
+    chime.start_meeting_transcription(
+        MeetingId=mid, TranscriptionConfiguration={"EngineTranscribeSettings": {"LanguageCode": "en-US"}}
+    )
+    async with asyncio.timeout(WAIT_S):
+        [started] = await transcript_events(hear)
+    assert isinstance(started, TranscriptionStatus)
+
+    share = await SignalingClient(signaling_url(meeting), ann["JoinToken"] + "#content").connect()
+    await share.join()
+    played = MediaPeer(clip_48k("en_us_budget"))
+    await played.subscribe(share, ann["AttendeeId"] + "#content")
+    await asyncio.wait_for(ear.heard.wait(), WAIT_S)  # the shared sound reaches Lee through the mix
+
+    talk = await SignalingClient(signaling_url(meeting), ann["JoinToken"]).connect()
+    await talk.join()
+    voice = MediaPeer(clip_48k("en_us_budget"))
+    await voice.subscribe(talk, ann["AttendeeId"])
+    final = await finals_until(hear, "budget")
+    assert {i.attendee_id for i in final.alternatives[0].items} == {ann["AttendeeId"]}
+
+    for peer in (voice, played, ear):
+        await peer.close()
+    for client in (talk, share, hear):
+        await client.close()
