@@ -295,6 +295,11 @@ class VideoSection:
     direction: str
 
 
+def _is_port(text: str) -> bool:
+    # ASCII digits only: str.isdigit() also accepts "²" and "０", which int() refuses (fuzzing found it).
+    return text.isascii() and text.isdigit()
+
+
 def video_sections(sdp: str) -> list[VideoSection]:
     out = []
     for section in _split(sdp)[1]:
@@ -306,7 +311,7 @@ def video_sections(sdp: str) -> list[VideoSection]:
             "sendrecv",
         )
         out.append(
-            VideoSection(_attribute(section, "mid"), int(fields[1]) if fields[1].isdigit() else 0, direction)
+            VideoSection(_attribute(section, "mid"), int(fields[1]) if _is_port(fields[1]) else 0, direction)
         )
     return out
 
