@@ -6,10 +6,12 @@ Facts from shared reference chime-signaling.md: PING arrives before JOIN; JOIN_A
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 import websockets
+from aiortc import RTCPeerConnection
 
 from harness.server import ServerProcess
 from harness.signaling import SUBPROTOCOL, SignalingClient, frame, signaling_url
@@ -79,6 +81,86 @@ async def test_a_content_share_token_joins_as_the_attendees_content_and_ends_wit
     assert info.value.response.status_code == 403
     assert (await bob_client.ping(3)).ping_pong.ping_id == 3
     await bob_client.close()
+
+
+async def _publish_camera(client: SignalingClient, attendee_id: str) -> tuple[RTCPeerConnection, Any]:
+    """What the SDK sends when its camera starts: a SUBSCRIBE with a VIDEO send stream (duplex)."""
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio", direction="sendrecv")
+    pc.addTransceiver("video", direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sub = frame(
+        pb.SdkSignalFrame.SUBSCRIBE, "sub", duplex=pb.DUPLEX, sdp_offer=pc.localDescription.sdp,
+        audio_host="127.0.0.1:3478", audio_checkin=False, audio_muted=False,
+    )  # fmt: skip
+    sub.sub.send_streams.add(
+        media_type=pb.AUDIO,
+        track_label="AmazonChimeExpressAudio",
+        stream_id=1,
+        group_id=1,
+        attendee_id=attendee_id,
+    )
+    sub.sub.send_streams.add(
+        media_type=pb.VIDEO,
+        track_label="AmazonChimeExpressVideo",
+        stream_id=2,
+        group_id=2,
+        attendee_id=attendee_id,
+    )
+    sub.sub.receive_stream_ids.append(0)
+    await client.send(sub)
+    return pc, await client.recv_type(pb.SdkSignalFrame.SUBSCRIBE_ACK)
+
+
+async def test_video_and_content_follow_the_attendees_capabilities(chime: Any, meeting_with: Any) -> None:
+    """D41: a camera is published only with Video Send, listed only to clients with Video Receive; a content share
+    needs Content Send; UpdateAttendeeCapabilities takes effect at the next SUBSCRIBE, as Chime says it does."""
+    meeting, (ann, bob) = meeting_with("ann", "bob")
+    mid = meeting["MeetingId"]
+    caps = {"Audio": "SendReceive", "Video": "Receive", "Content": "None"}
+    cat = chime.create_attendee(MeetingId=mid, ExternalUserId="cat", Capabilities=caps)["Attendee"]
+    blind = {"Audio": "SendReceive", "Video": "None", "Content": "None"}
+    dan = chime.create_attendee(MeetingId=mid, ExternalUserId="dan", Capabilities=blind)["Attendee"]
+    with pytest.raises(websockets.InvalidStatus) as info:  # Content None: no content share
+        await websockets.connect(
+            signaling_url(meeting),
+            subprotocols=[SUBPROTOCOL, cat["JoinToken"] + "#content"],  # type: ignore[list-item]
+        )
+    assert info.value.response.status_code == 403
+    clients = {}
+    for attendee in (ann, bob, cat, dan):
+        clients[attendee["ExternalUserId"]] = client = SignalingClient(
+            signaling_url(meeting), attendee["JoinToken"]
+        )
+        await client.connect()
+        await client.join()
+    peers = []
+    pc, ack = await _publish_camera(clients["cat"], cat["AttendeeId"])  # Video Receive: not published
+    peers.append(pc)
+    assert list(ack.suback.allocations) == []
+    pc, ack = await _publish_camera(clients["ann"], ann["AttendeeId"])
+    peers.append(pc)
+    assert len(ack.suback.allocations) == 1
+    index = await clients["bob"].recv_type(pb.SdkSignalFrame.INDEX)
+    assert [s.attendee_id for s in index.index.sources] == [
+        ann["AttendeeId"]
+    ]  # Cat's camera was never listed
+    assert list((await clients["dan"].recv_type(pb.SdkSignalFrame.INDEX)).index.sources) == []  # Video None
+    chime.update_attendee_capabilities(
+        MeetingId=mid, AttendeeId=cat["AttendeeId"], Capabilities={**caps, "Video": "SendReceive"}
+    )
+    for _ in range(50):  # the update reaches Cat's session through the meeting's hub
+        pc, ack = await _publish_camera(clients["cat"], cat["AttendeeId"])
+        peers.append(pc)
+        if ack.suback.allocations:
+            break
+        await asyncio.sleep(0.1)
+    index = await clients["bob"].recv_type(pb.SdkSignalFrame.INDEX)
+    assert [s.attendee_id for s in index.index.sources] == [ann["AttendeeId"], cat["AttendeeId"]]
+    for pc in peers:
+        await pc.close()
+    for client in clients.values():
+        await client.close()
 
 
 async def test_the_subprotocol_answer_is_aws_wt_session(meeting_with: Any) -> None:

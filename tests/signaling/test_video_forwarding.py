@@ -21,7 +21,7 @@ from av import VideoFrame
 
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
-from parley.signaling.endpoint import Room
+from parley.signaling.endpoint import Connection, Room
 from parley.signaling.video import (
     FORWARDED_CODECS,
     ForwardedVideoTrack,
@@ -34,6 +34,7 @@ from parley.signaling.video import (
     video_sections,
     vp8_keyframe,
 )
+from parley.store import Attendee
 
 WIDTH, HEIGHT = 320, 240
 COLOURS = [(220, 40, 40), (40, 200, 60), (30, 60, 220)]  # RGB, switched every 10 frames
@@ -338,22 +339,49 @@ def test_the_rid_extensions_a_video_section_offers_are_accepted() -> None:
     assert keep_stream_id_extensions(keep_stream_id_extensions(answer, offer), offer).count(rid) == 1
 
 
+def _viewer(video: str = "SendReceive", content: str = "SendReceive") -> Connection:
+    """A signaling connection as far as INDEX and capabilities need one (no socket, no session)."""
+    attendee = Attendee(
+        "v", "m", "Viewer", "t", {"Audio": "SendReceive", "Video": video, "Content": content}, 0.0
+    )
+    return Connection(None, None, attendee)  # type: ignore[arg-type]
+
+
 def test_index_lists_sources_up_to_the_meeting_limit_and_then_says_at_capacity() -> None:
     room = Room("m", max_video_sources=1)
+    viewer = _viewer()
     first, second = object(), object()
     room.videos[first] = VideoSource(1, 2, "a", "Ann")  # type: ignore[index]
-    index = frames.decode(room.index_frame()).index
+    index = frames.decode(room.index_frame(viewer)).index
     assert [(s.stream_id, s.group_id, s.attendee_id, s.media_type) for s in index.sources] == [
         (1, 2, "a", pb.VIDEO)
     ]
     assert index.at_capacity is True
     room.videos[second] = VideoSource(3, 4, "b", "Bob")  # type: ignore[index]
-    index = frames.decode(room.index_frame()).index
+    index = frames.decode(room.index_frame(viewer)).index
     assert [s.attendee_id for s in index.sources] == ["a"]  # the second camera is not forwarded
     assert room.source(3) is None
     del room.videos[first]  # type: ignore[arg-type]
-    index = frames.decode(room.index_frame()).index
+    index = frames.decode(room.index_frame(viewer)).index
     assert [s.external_user_id for s in index.sources] == ["Bob"]
+
+
+def test_index_shows_each_client_what_its_capabilities_let_it_receive() -> None:
+    """D41: cameras need Video Receive, content shares Content Receive (SendReceive includes both)."""
+    room = Room("m")
+    room.videos = {  # type: ignore[dict-item]
+        object(): VideoSource(1, 1, "ann", "Ann"),
+        object(): VideoSource(2, 2, "ann#content", "Ann"),
+    }
+
+    def listed(viewer: Connection) -> list[str]:
+        return [s.attendee_id for s in frames.decode(room.index_frame(viewer)).index.sources]
+
+    assert listed(_viewer()) == ["ann", "ann#content"]
+    assert listed(_viewer(video="Receive", content="Receive")) == ["ann", "ann#content"]
+    assert listed(_viewer(video="Send")) == ["ann#content"]
+    assert listed(_viewer(video="None", content="None")) == []
+    assert listed(_viewer(content="Send")) == ["ann"]
 
 
 def test_bitrates_report_each_listed_source_over_the_last_window() -> None:

@@ -28,7 +28,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from av import AudioFrame
 from starlette.websockets import WebSocket, WebSocketState
 
-from parley.live.content import base_token, content_attendee
+from parley.live.content import base_token, content_attendee, is_content
 from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode, close_reason
 from parley.proto import chime_signaling_pb2 as pb
@@ -99,7 +99,8 @@ class Room:
     def source(self, stream_id: int) -> VideoSource | None:
         return next((v for v in self.forwarded_sources() if v.stream_id == stream_id), None)
 
-    def index_frame(self, joining: bool = False) -> bytes:
+    def index_frame(self, viewer: Connection, joining: bool = False) -> bytes:
+        """INDEX for ``viewer``: the sources its capabilities let it receive (cameras by Video, shares by Content)."""
         sources = [
             {
                 "stream_id": v.stream_id,
@@ -111,6 +112,7 @@ class Room:
                 "avg_bitrate_bps": v.avg_bitrate_bps(),
             }
             for v in self.forwarded_sources()
+            if viewer.may_receive(v)
         ]
         at_capacity = len(self.videos) >= self.max_video_sources
         return frames.index(len(self.members) + (1 if joining else 0), sources, at_capacity)
@@ -122,10 +124,9 @@ class Room:
 
     def publish_index(self) -> None:
         """Send every joined client the new INDEX (the SDK subscribes and unsubscribes from it)."""
-        message = self.index_frame()
         for connection in self.joined:
             if connection.phase is Phase.JOINED:
-                connection.post(message)
+                connection.post(self.index_frame(connection))
 
     def others(self, connection: Connection) -> list[Connection]:
         return [c for c in self.members.values() if c is not connection]
@@ -246,6 +247,16 @@ class Connection:
     def runtime(self) -> LiveRuntime:
         return self.endpoint.runtime
 
+    def _may(self, media: str, direction: str) -> bool:
+        """Whether the attendee's capability for ``media`` (Video or Content) allows ``direction`` (Send or Receive),
+        as it stands now: UpdateAttendeeCapabilities reaches the session, and takes effect at the next SUBSCRIBE
+        or INDEX, as Chime applies video and content changes after renegotiation (decision D41)."""
+        attendee = self.session.attendee if self.session is not None else self.attendee
+        return attendee.capabilities.get(media, "SendReceive") in (direction, "SendReceive")
+
+    def may_receive(self, source: VideoSource) -> bool:
+        return self._may("Content" if is_content(source.attendee_id) else "Video", "Receive")
+
     # -- output ------------------------------------------------------------------------------
 
     async def send(self, data: bytes) -> None:
@@ -355,7 +366,7 @@ class Connection:
                 video_subscription_limit=self.endpoint.video_subscription_limit,
             )
         )
-        await self.send(room.index_frame(joining=True))
+        await self.send(room.index_frame(self, joining=True))
         self.phase = Phase.JOINED
         # Late joiners and reconnects get the kept data messages right after INDEX. Taken in the same step
         # as the phase change: earlier messages are in the buffer and were not relayed here, later ones will be.
@@ -412,6 +423,8 @@ class Connection:
         fed: dict[str, ForwardedVideoTrack] = {}
         for section, stream_id in zip(video_sections(offer), wanted, strict=False):
             source = self.room.source(stream_id) if stream_id else None
+            if source is not None and not self.may_receive(source):
+                source = None  # a stream id that was never in this client's INDEX
             transceiver = transceivers.get(section.mid)
             if source is None or transceiver is None or section.port == 0 or section.direction != "recvonly":
                 continue
@@ -446,7 +459,8 @@ class Connection:
         room = self.room
         assert room is not None
         sending = next((s for s in sub.send_streams if s.media_type == pb.VIDEO), None)
-        if sending is None or sub.duplex not in (pb.TX, pb.DUPLEX):
+        allowed = self._may("Content" if is_content(self.attendee.attendee_id) else "Video", "Send")
+        if sending is None or sub.duplex not in (pb.TX, pb.DUPLEX) or not allowed:
             if room.videos.pop(self, None) is not None:
                 assert self.video is not None
                 self.video.close()
@@ -764,7 +778,10 @@ class SignalingSocket:
             return None
         base = base_token(token)
         attendee = await self.runtime.store.get_attendee_by_token(base or token)
-        return content_attendee(attendee) if attendee is not None and base is not None else attendee
+        if attendee is None or base is None:
+            return attendee
+        may_share = attendee.capabilities.get("Content", "SendReceive") in ("Send", "SendReceive")
+        return content_attendee(attendee) if may_share else None  # no content share without it (D41)
 
     async def __call__(self, websocket: WebSocket) -> None:
         meeting_id = websocket.path_params["meeting_id"].lower()
