@@ -142,9 +142,8 @@ async def test_video_and_content_follow_the_attendees_capabilities(chime: Any, m
     peers.append(pc)
     assert len(ack.suback.allocations) == 1
     index = await clients["bob"].recv_type(pb.SdkSignalFrame.INDEX)
-    assert [s.attendee_id for s in index.index.sources] == [
-        ann["AttendeeId"]
-    ]  # Cat's camera was never listed
+    # Cat's camera was never listed:
+    assert [s.attendee_id for s in index.index.sources] == [ann["AttendeeId"]]
     assert list((await clients["dan"].recv_type(pb.SdkSignalFrame.INDEX)).index.sources) == []  # Video None
     chime.update_attendee_capabilities(
         MeetingId=mid, AttendeeId=cat["AttendeeId"], Capabilities={**caps, "Video": "SendReceive"}
@@ -156,6 +155,13 @@ async def test_video_and_content_follow_the_attendees_capabilities(chime: Any, m
             break
         await asyncio.sleep(0.1)
     index = await clients["bob"].recv_type(pb.SdkSignalFrame.INDEX)
+    assert [s.attendee_id for s in index.index.sources] == [ann["AttendeeId"], cat["AttendeeId"]]
+    # Dan may now receive video: an INDEX comes to him at once, with both cameras (earlier ones listed none).
+    chime.update_attendee_capabilities(
+        MeetingId=mid, AttendeeId=dan["AttendeeId"], Capabilities={**blind, "Video": "Receive"}
+    )
+    while not (index := await clients["dan"].recv_type(pb.SdkSignalFrame.INDEX)).index.sources:
+        pass
     assert [s.attendee_id for s in index.index.sources] == [ann["AttendeeId"], cat["AttendeeId"]]
     for pc in peers:
         await pc.close()

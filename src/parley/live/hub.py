@@ -408,7 +408,10 @@ class MeetingHub:
             attendee = await self.runtime.store.get_attendee(self.meeting.meeting_id, aid)
             if attendee is None:
                 continue
+            changed = attendee.capabilities != session.attendee.capabilities
             session.attendee = attendee
+            if changed:
+                session.peer.capabilities_changed()
             if not session.transcribed:
                 await self._stop_transcriber(aid, finish=True)
             elif self.transcribing:

@@ -198,6 +198,12 @@ class SignalPeer:
     async def close(self, code: int, reason: str) -> None:
         await self.connection.session_closed(code, reason)
 
+    def capabilities_changed(self) -> None:
+        # What the client may receive changed: a new INDEX, from which the SDK subscribes or unsubscribes (D41).
+        connection = self.connection
+        if connection.room is not None and connection.phase is Phase.JOINED:
+            connection.post(connection.room.index_frame(connection))
+
 
 class Phase(enum.Enum):
     """Where a signaling connection is in its life; TRANSITIONS says which frames each phase handles.
@@ -249,8 +255,8 @@ class Connection:
 
     def _may(self, media: str, direction: str) -> bool:
         """Whether the attendee's capability for ``media`` (Video or Content) allows ``direction`` (Send or Receive),
-        as it stands now: UpdateAttendeeCapabilities reaches the session, and takes effect at the next SUBSCRIBE
-        or INDEX, as Chime applies video and content changes after renegotiation (decision D41)."""
+        as it stands now: UpdateAttendeeCapabilities reaches the session (and sends a new INDEX), and what it may
+        send applies at the next SUBSCRIBE, as Chime applies video and content changes after renegotiation (D41)."""
         attendee = self.session.attendee if self.session is not None else self.attendee
         return attendee.capabilities.get(media, "SendReceive") in (direction, "SendReceive")
 

@@ -23,3 +23,6 @@ class StarlettePeer:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=code, reason=close_reason(reason))
+
+    def capabilities_changed(self) -> None:
+        return None  # audio capabilities are applied by the hub; this socket carries nothing else
