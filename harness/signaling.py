@@ -39,7 +39,14 @@ class SignalingClient:
     received: list[Any] = field(default_factory=list)
 
     async def connect(self) -> SignalingClient:
-        self.ws = await websockets.connect(self.url, subprotocols=[SUBPROTOCOL, self.join_token])  # type: ignore[list-item]
+        # No receive limit: a test reads only the frames it waits for, and with websockets' default (16 frames
+        # queued, then reading stops) the server's periodic frames would fill the queue and stall the close
+        # handshake behind them until its 10 s timeout.
+        self.ws = await websockets.connect(
+            self.url,
+            subprotocols=[SUBPROTOCOL, self.join_token],  # type: ignore[list-item]
+            max_queue=None,
+        )
         return self
 
     async def send(self, message: Any) -> None:
