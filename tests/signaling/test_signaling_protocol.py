@@ -93,20 +93,13 @@ async def _publish_camera(client: SignalingClient, attendee_id: str) -> tuple[RT
         pb.SdkSignalFrame.SUBSCRIBE, "sub", duplex=pb.DUPLEX, sdp_offer=pc.localDescription.sdp,
         audio_host="127.0.0.1:3478", audio_checkin=False, audio_muted=False,
     )  # fmt: skip
-    sub.sub.send_streams.add(
-        media_type=pb.AUDIO,
-        track_label="AmazonChimeExpressAudio",
-        stream_id=1,
-        group_id=1,
-        attendee_id=attendee_id,
-    )
-    sub.sub.send_streams.add(
-        media_type=pb.VIDEO,
-        track_label="AmazonChimeExpressVideo",
-        stream_id=2,
-        group_id=2,
-        attendee_id=attendee_id,
-    )
+    for kind, label, stream in (
+        (pb.AUDIO, "AmazonChimeExpressAudio", 1),
+        (pb.VIDEO, "AmazonChimeExpressVideo", 2),
+    ):
+        sub.sub.send_streams.add(
+            media_type=kind, track_label=label, stream_id=stream, group_id=stream, attendee_id=attendee_id
+        )
     sub.sub.receive_stream_ids.append(0)
     await client.send(sub)
     return pc, await client.recv_type(pb.SdkSignalFrame.SUBSCRIBE_ACK)
