@@ -11,37 +11,30 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.node import npm_ci, tool
 from harness.server import ACCOUNT_A, IDENTITIES, ServerProcess
 
 GUID = re.compile(r"^[a-f0-9]{8}(-[a-f0-9]{4}){3}-[a-f0-9]{12}$")
 JSV3 = Path(__file__).resolve().parent.parent / "jsv3"
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is not on PATH; Node 20 is required for the JS SDK v3 test")
-    return path
+PURPOSE = "the JS SDK v3 test"
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
     """Node plus installed dependencies; ``npm ci`` runs only when node_modules is absent so
     repeated runs stay offline and fast."""
-    node = _tool("node")
+    node = tool("node", PURPOSE)
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     assert int(version.lstrip("v").split(".")[0]) >= 20, f"Node >= 20 required, found {version}"
-    if not (JSV3 / "node_modules" / "@aws-sdk" / "client-chime-sdk-meetings").is_dir():
-        subprocess.run(
-            [_tool("npm"), "ci", "--no-audit", "--no-fund"], cwd=JSV3, check=True, timeout=300,
-        )  # fmt: skip
+    npm_ci(JSV3, "@aws-sdk/client-chime-sdk-meetings", PURPOSE)
     return node
 
 

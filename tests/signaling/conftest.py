@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import functools
 import http.server
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -16,18 +15,13 @@ from typing import Any
 
 import pytest
 
+from harness.node import npm_ci
+
 CHIMEJS = Path(__file__).resolve().parents[1] / "chime_js"
 CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 120_000
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>parley chime-js</title></head>
 <body><audio id="audio"></audio><script src="/page.js"></script></body></html>"""
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is not on PATH; Node 20 is required for the amazon-chime-sdk-js test")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +31,7 @@ def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # `npm ci` at a time (a lock in the temp root the workers share), the second finds it done.
     with (tmp_path_factory.getbasetemp().parent / "chime-js-npm.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (CHIMEJS / "node_modules" / "amazon-chime-sdk-js").is_dir():
-            subprocess.run(
-                [_tool("npm"), "ci", "--no-audit", "--no-fund"], cwd=CHIMEJS, check=True, timeout=300
-            )
+        npm_ci(CHIMEJS, "amazon-chime-sdk-js", "the amazon-chime-sdk-js tests")
     site = tmp_path_factory.mktemp("chime-js")
     (site / "index.html").write_text(PAGE, encoding="utf-8")
     out = site / "page.js"

@@ -19,6 +19,11 @@ def is_content(attendee_id: str) -> bool:
     return attendee_id.endswith(MODALITY)
 
 
+def video_capability(attendee_id: str) -> str:
+    """The capability that governs this attendee's video: a content share's is Content, a camera's Video."""
+    return "Content" if is_content(attendee_id) else "Video"
+
+
 def base_token(token: str) -> str | None:
     """The join token of the attendee a content-share token belongs to; None for an ordinary token."""
     return token[: -len(MODALITY)] if token.endswith(MODALITY) else None

@@ -28,7 +28,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from av import AudioFrame
 from starlette.websockets import WebSocket, WebSocketState
 
-from parley.live.content import base_token, content_attendee, is_content
+from parley.live.content import base_token, content_attendee, video_capability
 from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode, close_reason
 from parley.proto import chime_signaling_pb2 as pb
@@ -261,7 +261,7 @@ class Connection:
         return attendee.capabilities.get(media, "SendReceive") in (direction, "SendReceive")
 
     def may_receive(self, source: VideoSource) -> bool:
-        return self._may("Content" if is_content(source.attendee_id) else "Video", "Receive")
+        return self._may(video_capability(source.attendee_id), "Receive")
 
     # -- output ------------------------------------------------------------------------------
 
@@ -465,7 +465,7 @@ class Connection:
         room = self.room
         assert room is not None
         sending = next((s for s in sub.send_streams if s.media_type == pb.VIDEO), None)
-        allowed = self._may("Content" if is_content(self.attendee.attendee_id) else "Video", "Send")
+        allowed = self._may(video_capability(self.attendee.attendee_id), "Send")
         if sending is None or sub.duplex not in (pb.TX, pb.DUPLEX) or not allowed:
             if room.videos.pop(self, None) is not None:
                 assert self.video is not None
