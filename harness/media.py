@@ -34,6 +34,17 @@ def clip_48k(name: str) -> np.ndarray:
     return np.concatenate(chunks).astype(np.int16)
 
 
+def devset_48k(name: str) -> np.ndarray:
+    """A real-speech development-set clip (harness/devset.py) as 48 kHz mono int16."""
+    import soxr
+
+    from harness.devset import load_clip_samples
+
+    samples, _reference = load_clip_samples(name)  # float32, 16 kHz
+    upsampled = soxr.resample(samples, 16_000, RATE, quality="HQ")
+    return np.round(np.clip(upsampled, -1.0, 1.0) * 32767).astype(np.int16)
+
+
 def tone(seconds: float, hz: float = 440.0) -> np.ndarray:
     t = np.arange(int(RATE * seconds)) / RATE
     return (np.sin(2 * np.pi * hz * t) * 12000).astype(np.int16)

@@ -46,6 +46,7 @@ class SignalingClient:
             self.url,
             subprotocols=[SUBPROTOCOL, self.join_token],  # type: ignore[list-item]
             max_queue=None,
+            open_timeout=15,  # the SDK's connectionTimeoutMs; a node may hold the handshake during a takeover
         )
         return self
 

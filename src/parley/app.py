@@ -33,6 +33,7 @@ from parley.metrics import Metrics
 from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model
 from parley.signaling.endpoint import SignalingSocket
+from parley.signaling.hosting import RoomHosting
 from parley.signaling.media import HostAddresses
 from parley.signaling.turn import TurnIssuer
 from parley.store import Store
@@ -163,11 +164,15 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         audio_burst_s=settings.audio_burst_s,
     )
     events_socket = EventSubscriptionSocket(live, verifier)
+    hosting = RoomHosting(
+        store, live.node_id, settings.node_url or settings.default_endpoint, live.dead_nodes
+    )
     signaling_socket = SignalingSocket(
         live,
         turn=TurnIssuer(settings.turn),
         first_frame_timeout_s=settings.header_timeout_s,
         max_video_sources=settings.max_video_sources,
+        hosting=hosting,
     )
     host_addresses = HostAddresses(settings.media_address)
 
@@ -183,6 +188,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
                 yield
         finally:
             await live.close()
+            await signaling_socket.close()
             await bus.close()
             await speech.close()
             await store.close()

@@ -48,6 +48,11 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         "(SDK signaling, audio sockets) on it, so one meeting's media meets on one node (default: the URL the API call came in on)",
     )
     p.add_argument(
+        "--node-url",
+        help="base URL the other nodes of a cluster reach this node at; they forward Chime SDK signaling for "
+        "meetings whose room this node hosts to it (default: http://HOST:PORT)",
+    )
+    p.add_argument(
         "--sqlite-synchronous",
         choices=["NORMAL", "FULL"],
         default="NORMAL",
@@ -222,6 +227,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         public_url=args.public_url,
         media_url=args.media_url,
+        node_url=args.node_url,
         sqlite_synchronous=args.sqlite_synchronous,
         redis_url=args.redis_url,
         api_rate=args.api_rate,

@@ -55,6 +55,9 @@ class Settings:
     public_url: str | None = None
     # This node's own base URL for meeting media (signaling and audio sockets); see MeetingService.
     media_url: str | None = None
+    # Where the other nodes of a cluster reach this one, to forward a meeting's signaling sockets to the node
+    # hosting its room (signaling/hosting.py); default: this server's own http://host:port.
+    node_url: str | None = None
     sqlite_synchronous: str = "NORMAL"
     max_body_bytes: int = 1 << 20
     # Connection limits (docs/operations.md "Limits"): request headers must arrive within header_timeout_s,

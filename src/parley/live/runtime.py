@@ -92,6 +92,7 @@ class LiveRuntime:
         self._unlisten: Callable[[], None] | None = None
         self._nodes_seen: dict[str, float] = {}  # other nodes -> when last heard on NODES_CHANNEL (monotonic)
         self._dead_nodes: set[str] = set()  # taken for dead, until heard again (Stop does not wait for them)
+        self._last_watch = time.monotonic()
 
     def gauges(self) -> Iterator[Any]:
         """Live state of this node, read when /metrics is scraped (see parley.metrics)."""
@@ -423,9 +424,14 @@ class LiveRuntime:
                 await asyncio.sleep(self.settings.node_heartbeat_s)
 
     async def _watch_nodes(self) -> None:
-        if self._bus_down:
-            # Nobody is heard while the bus is down; judge again only from when it is back.
-            self._nodes_seen = dict.fromkeys(self._nodes_seen, time.monotonic())
+        now = time.monotonic()
+        stalled = now - self._last_watch > self.settings.node_timeout_s
+        self._last_watch = now
+        if self._bus_down or stalled:
+            # Nobody is heard while the bus is down, and a node that was itself stopped (SIGSTOP, a paused VM, a
+            # blocked loop) has not been listening: judge again only from now, or it would take every other node
+            # for dead on waking (and take their meetings over).
+            self._nodes_seen = dict.fromkeys(self._nodes_seen, now)
             return
         with contextlib.suppress(BusError):
             await self.bus.publish(NODES_CHANNEL, {"node": self.node_id})
@@ -448,6 +454,37 @@ class LiveRuntime:
             hub = self.hubs.get(meeting_id)
             if hub is not None:
                 hub.speakers_lost(attendees)
+
+    def dead_nodes(self) -> frozenset[str]:
+        """The nodes taken for dead (not heard for node_timeout_s while the bus is up): their room leases lapse."""
+        return frozenset(self._dead_nodes)
+
+    async def room_taken_over(self, meeting_id: str, node: str) -> None:
+        """This node took over ``meeting_id``'s Chime SDK room from ``node`` (its lease lapsed: it died, or lost
+        the database). Whoever was connected there was cut off: the meeting hears `interrupted` until each of them
+        is back, as when a node is taken for dead, and the reconnecting clients hear it when they join."""
+        attendees = {
+            aid
+            for mid, aid in await self.store.node_connections(node)
+            if mid == meeting_id and not is_content(aid)
+        }
+        meeting = await self.store.get_meeting_any_account(meeting_id)
+        if not attendees or meeting is None:
+            return
+        hub = await self._hub(meeting)
+        hub.speakers_lost(attendees)
+        if not hub.sessions:
+            # Made for the clients about to join; gone again if none of them does.
+            asyncio.get_running_loop().call_later(
+                self.settings.presence_ttl_s, lambda: self.spawn(self._drop_if_empty(hub))
+            )
+
+    async def _drop_if_empty(self, hub: MeetingHub) -> None:
+        meeting_id = hub.meeting.meeting_id
+        async with self._hub_locks.hold(meeting_id):
+            if not hub.sessions and hub.ending is None and self.hubs.get(meeting_id) is hub:
+                del self.hubs[meeting_id]
+                await hub.close()
 
     async def reap(self) -> None:
         """End meetings as Chime does (idle for 5 minutes; 24 hours old) and drop expired transcripts."""

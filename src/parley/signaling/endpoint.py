@@ -34,6 +34,8 @@ from parley.live.session import AttendeeSession, CloseCode, close_reason
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
 from parley.signaling.data import MeetingData, Verdict
+from parley.signaling.forward import Unreachable, open_upstream, relay
+from parley.signaling.hosting import FORWARDED_HEADER, HostedElsewhere, RoomHosting
 from parley.signaling.media import LevelMeter, MixTrack, UplinkPcm, consume_uplink, volume_from_dbov
 from parley.signaling.turn import TurnIssuer, TurnSettings
 from parley.signaling.video import (
@@ -743,8 +745,13 @@ class SignalingSocket:
         first_frame_timeout_s: float = 10.0,
         max_video_sources: int = 25,
         video_subscription_limit: int = 0,
+        hosting: RoomHosting | None = None,
     ) -> None:
         self.runtime = runtime
+        # None: every socket is hosted here (tests of one node); else the room leases decide (hosting.py).
+        self.hosting = hosting
+        self._lease_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.max_video_sources = max_video_sources  # per meeting, as Chime's limit (25 video tiles)
         self.video_subscription_limit = video_subscription_limit  # per client; 0 leaves the SDK's (25)
         # The SDK sends JOIN (or PING) as soon as the socket opens; a client that sends nothing is closed.
@@ -762,6 +769,10 @@ class SignalingSocket:
         return {aid for aid, c in room.members.items() if c.muted} if room is not None else set()
 
     def room(self, meeting_id: str) -> Room:
+        if self.hosting is not None and (self._lease_task is None or self._lease_task.done()):
+            self._lease_task = asyncio.get_running_loop().create_task(
+                self._renew_leases(), name="room-leases"
+            )
         return self.rooms.setdefault(meeting_id, Room(meeting_id, max_video_sources=self.max_video_sources))
 
     def drop_room(self, room: Room) -> None:
@@ -777,6 +788,47 @@ class SignalingSocket:
             room._expiry = asyncio.get_running_loop().call_later(remaining + 0.01, self.drop_room, room)
             return
         del self.rooms[room.meeting_id]
+        if self.hosting is not None:
+            self._spawn(self._release(room.meeting_id))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release(self, meeting_id: str) -> None:
+        assert self.hosting is not None
+        # Only if the room was not reopened meanwhile (if it was, the renewal re-takes a lease released early).
+        if meeting_id not in self.rooms:
+            try:
+                await self.hosting.release(meeting_id)
+            except Exception as exc:  # the lease then lapses on its own
+                log.warning("could not release the room lease of %s: %s", meeting_id, exc)
+
+    async def _renew_leases(self) -> None:
+        """Keep the leases of the rooms open here; close a room another node has taken over meanwhile (this node
+        was cut off from the database for longer than a lease), so its clients reconnect to the new host."""
+        assert self.hosting is not None
+        while self.rooms:
+            await asyncio.sleep(self.hosting.renew_s)
+            try:
+                lost = await self.hosting.renew(list(self.rooms))
+            except Exception as exc:  # the database is away: keep hosting, try again
+                log.warning("could not renew room leases: %s", exc)
+                continue
+            for meeting_id in lost:
+                room = self.rooms.get(meeting_id)
+                log.warning("meeting %s is hosted by another node now: closing its room here", meeting_id)
+                for connection in list(room.joined | set(room.members.values())) if room else []:
+                    await connection.close_socket(4503, "the meeting moved to another server; reconnect")
+
+    async def close(self) -> None:
+        """Shut down: give up this node's leases, so the nodes its clients reconnect to host at once."""
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+        if self.hosting is not None:
+            with contextlib.suppress(Exception):
+                await self.hosting.release_all()
 
     async def _attendee(self, token: str | None) -> Attendee | None:
         """The attendee a join token names: a stored one, or the content share of one (``<token>#content``)."""
@@ -789,11 +841,64 @@ class SignalingSocket:
         may_share = attendee.capabilities.get("Content", "SendReceive") in ("Send", "SendReceive")
         return content_attendee(attendee) if may_share else None  # no content share without it (D41)
 
+    async def _hosted_here(self, websocket: WebSocket, meeting_id: str) -> bool:
+        """Whether this node hosts the socket's room; if another does, relay the socket to it and return False.
+
+        A host with nothing listening at its URL is gone, and this node takes the meeting over at once. One that
+        does not answer may be dead or cut off: wait (the handshake pending) for its lease to lapse or for the
+        cluster to take it for dead. A socket another node forwarded is never forwarded again.
+        """
+        assert self.hosting is not None
+        forwarded = FORWARDED_HEADER in websocket.headers
+        gone: set[str] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.hosting.wait_s
+        while True:
+            place = await self.hosting.place(meeting_id, gone)
+            if place is None:  # deleted meanwhile
+                await websocket.close(code=CloseCode.FORBIDDEN)
+                return False
+            if not isinstance(place, HostedElsewhere):
+                if place.taken_from is not None:
+                    await self.runtime.room_taken_over(meeting_id, place.taken_from)
+                return True
+            if not forwarded:
+                upstream = await open_upstream(
+                    place.url,
+                    meeting_id,
+                    [SUBPROTOCOL, _token(websocket) or ""],
+                    {FORWARDED_HEADER: self.runtime.node_id},
+                )
+                if upstream is Unreachable.NOT_LISTENING:
+                    gone.add(place.node_id)
+                    continue
+                if upstream is Unreachable.FORBIDDEN:
+                    await websocket.close(code=CloseCode.FORBIDDEN)
+                    return False
+                if upstream is not None:
+                    await websocket.accept(subprotocol=SUBPROTOCOL)
+                    await relay(websocket, upstream)
+                    return False
+            if forwarded or loop.time() >= deadline:
+                # 45xx: the SDK tries again (through the balancer, to whichever node hosts by then).
+                await websocket.accept(subprotocol=SUBPROTOCOL)
+                await websocket.close(4503, "the meeting's server is not reachable; try again")
+                return False
+            await asyncio.sleep(0.5)
+
     async def __call__(self, websocket: WebSocket) -> None:
         meeting_id = websocket.path_params["meeting_id"].lower()
         attendee = await self._attendee(_token(websocket))
         if attendee is None or attendee.meeting_id != meeting_id:
             await websocket.close(code=CloseCode.FORBIDDEN)  # before accept: an HTTP 403
+            return
+        try:
+            if self.hosting is not None and not await self._hosted_here(websocket, meeting_id):
+                return
+        except Exception:
+            log.exception("placing the signaling socket of %s failed", attendee.attendee_id)
+            with contextlib.suppress(Exception):  # accepted or not, the SDK tries again on a 45xx close
+                await websocket.close(4500, "internal error")
             return
         await websocket.accept(subprotocol=SUBPROTOCOL)
         connection = Connection(self, websocket, attendee)

@@ -94,6 +94,19 @@ connections = Table(
     Index("ix_connections_node", "node_id"),
 )
 
+# Which node hosts a meeting's Chime SDK room (its mix, presence and video forwarding), as a lease: the holder
+# renews ``expires_at`` while the room is open; another node takes the meeting over once the lease has expired or
+# its holder is known dead (parley/signaling/hosting.py). ``node_url`` is where other nodes forward the meeting's
+# signaling sockets to.
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("meeting_id", String(36), ForeignKey("meetings.meeting_id", ondelete="CASCADE"), primary_key=True),
+    Column("node_id", String(64), nullable=False),
+    Column("node_url", String(2048), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 # One row per stored transcript: what the owner lists and deletes. No foreign key to ``meetings``: a transcript
 # outlives its meeting (kept until deleted, or until ``expires_at`` under a configured retention). It exists
 # from the meeting's first final result, or from its end if it was being transcribed (so the finals of speech

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from parley.store.meetings import MeetingTables
 from parley.store.presence import PresenceTable
+from parley.store.rooms import RoomTable
 from parley.store.rows import Conflict, LimitReached, normalize_database_url
 from parley.store.transcription import TranscriptionTable
 from parley.store.transcripts import TranscriptTables
@@ -22,7 +23,7 @@ from parley.store.vocabularies import VocabularyTables
 __all__ = ["Conflict", "LimitReached", "Store", "normalize_database_url"]
 
 
-class Store(MeetingTables, TranscriptionTable, PresenceTable, TranscriptTables, VocabularyTables):
+class Store(MeetingTables, TranscriptionTable, PresenceTable, RoomTable, TranscriptTables, VocabularyTables):
     """Access to parley's tables: one module per aggregate (meetings.py, transcription.py, presence.py,
-    transcripts.py, vocabularies.py) over one database connection (database.py). Construct, ``await open()``,
+    rooms.py, transcripts.py, vocabularies.py) over one database connection (database.py). Construct, ``await open()``,
     and ``await close()``."""
