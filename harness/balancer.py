@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Iterator
 from types import TracebackType
 
 
@@ -94,3 +96,20 @@ class Balancer:
             # A backend that died mid-connection: the client sees the connection drop, as through a real balancer.
             with contextlib.suppress(OSError):
                 sink.close()
+
+
+@contextlib.contextmanager
+def balancer_thread(port: int, backends: list[int]) -> Iterator[Balancer]:
+    """A balancer on its own event loop in a thread, for synchronous tests (the browser ones)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    balancer = Balancer(port, backends)
+    asyncio.run_coroutine_threadsafe(balancer.__aenter__(), loop).result(timeout=30)
+    try:
+        yield balancer
+    finally:
+        asyncio.run_coroutine_threadsafe(balancer.__aexit__(None, None, None), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()

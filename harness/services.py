@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.server import free_port
+from harness.server import ServerProcess, free_port, write_credentials
 
 
 @dataclass
@@ -99,6 +99,30 @@ SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 def node_args(database_url: str, model: Path, redis_url: str = SHARED_REDIS_URL) -> list[str]:
     """``parley serve`` options for one node of a cluster: shared database and bus, the bundled model."""
     return ["--database-url", database_url, "--redis-url", redis_url, "--model", str(model)]
+
+
+@contextlib.contextmanager
+def two_nodes(
+    root: Path, model: Path, prefix: str, extra: list[str] | None = None
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``parley serve`` processes on a scratch PostgreSQL database and the machine's Redis, model loaded."""
+    with scratch_database(prefix) as url:
+        creds = write_credentials(root / "credentials")
+        args = [*node_args(url, model), *(extra or [])]
+        a = ServerProcess(data_dir=root / "a", credentials=creds, extra_args=args, lazy_model=False)
+        b = ServerProcess(data_dir=root / "b", credentials=creds, extra_args=args, lazy_model=False)
+        try:
+            a.start(timeout=120)
+            b.start(timeout=120)
+            yield a, b
+        finally:
+            a.stop()
+            b.stop()
+
+
+def balanced_args(balancer_port: int) -> list[str]:
+    """Options that put every node's MediaPlacement on a balancer in front of them, media on loopback."""
+    return ["--media-url", f"http://127.0.0.1:{balancer_port}", "--media-address", "127.0.0.1"]
 
 
 @dataclass

@@ -28,8 +28,8 @@ from harness.attendee import AttendeeClient, finals, text_of
 from harness.balancer import Balancer
 from harness.devset import load_clip_samples, normalize_words
 from harness.media import RATE, MediaPeer, devset_48k
-from harness.server import ServerProcess, free_port, write_credentials
-from harness.services import node_args, scratch_database
+from harness.server import ServerProcess, free_port
+from harness.services import balanced_args, two_nodes
 from harness.signaling import SignalingClient, signaling_url
 from harness.transcripts import exported_results
 from parley.audio.frames import float32_to_pcm16
@@ -45,18 +45,8 @@ SILENCE = b"\x00\x00" * 16000
 
 @pytest.fixture
 def cluster(tmp_path: Path, bundled_model: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    with scratch_database("parley_failover") as url:
-        creds = write_credentials(tmp_path / "credentials")
-        shared = node_args(url, bundled_model)
-        a = ServerProcess(data_dir=tmp_path / "a", credentials=creds, extra_args=shared, lazy_model=False)
-        b = ServerProcess(data_dir=tmp_path / "b", credentials=creds, extra_args=shared, lazy_model=False)
-        a.start(timeout=120)
-        b.start(timeout=120)
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
+    with two_nodes(tmp_path, bundled_model, "parley_failover") as nodes:
+        yield nodes
 
 
 def pcm(name: str) -> bytes:
@@ -123,19 +113,8 @@ def balanced_cluster(
 ) -> Iterator[tuple[ServerProcess, ServerProcess, int]]:
     """Two nodes whose MediaPlacement is a balancer's URL (the balancer itself runs in the test's event loop)."""
     port = free_port()
-    with scratch_database("parley_rooms") as url:
-        creds = write_credentials(tmp_path / "credentials")
-        shared = [*node_args(url, bundled_model), "--media-url", f"http://127.0.0.1:{port}"]
-        shared += ["--media-address", "127.0.0.1"]
-        a = ServerProcess(data_dir=tmp_path / "a", credentials=creds, extra_args=shared, lazy_model=False)
-        b = ServerProcess(data_dir=tmp_path / "b", credentials=creds, extra_args=shared, lazy_model=False)
-        a.start(timeout=120)
-        b.start(timeout=120)
-        try:
-            yield a, b, port
-        finally:
-            a.stop()
-            b.stop()
+    with two_nodes(tmp_path, bundled_model, "parley_rooms", balanced_args(port)) as (a, b):
+        yield a, b, port
 
 
 def direct(meeting: dict[str, Any], node: ServerProcess) -> str:
