@@ -67,11 +67,11 @@ class Balancer:
             return False
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for _ in range(len(self.backends)):
-            port = self.backends[self._next % len(self.backends)]
-            self._next += 1
-            if port not in self.healthy:
-                continue
+        start = self._next
+        self._next += 1
+        turn = [self.backends[(start + i) % len(self.backends)] for i in range(len(self.backends))]
+        # Healthy backends first; if none takes the connection, the others (a balancer that fails open).
+        for port in sorted(turn, key=lambda p: p not in self.healthy):
             try:
                 up_reader, up_writer = await asyncio.open_connection(self.host, port)
             except OSError:

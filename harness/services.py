@@ -103,14 +103,21 @@ def node_args(database_url: str, model: Path, redis_url: str = SHARED_REDIS_URL)
 
 @contextlib.contextmanager
 def two_nodes(
-    root: Path, model: Path, prefix: str, extra: list[str] | None = None
+    root: Path, model: Path | None, prefix: str, extra: list[str] | None = None
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """Two ``parley serve`` processes on a scratch PostgreSQL database and the machine's Redis, model loaded."""
+    """Two ``parley serve`` processes on a scratch PostgreSQL database and the machine's Redis, with ``model``
+    loaded (None: no transcription wanted, the model loads only if used)."""
     with scratch_database(prefix) as url:
         creds = write_credentials(root / "credentials")
-        args = [*node_args(url, model), *(extra or [])]
-        a = ServerProcess(data_dir=root / "a", credentials=creds, extra_args=args, lazy_model=False)
-        b = ServerProcess(data_dir=root / "b", credentials=creds, extra_args=args, lazy_model=False)
+        shared = (
+            node_args(url, model)
+            if model is not None
+            else ["--database-url", url, "--redis-url", SHARED_REDIS_URL]
+        )
+        args = [*shared, *(extra or [])]
+        lazy = model is None
+        a = ServerProcess(data_dir=root / "a", credentials=creds, extra_args=args, lazy_model=lazy)
+        b = ServerProcess(data_dir=root / "b", credentials=creds, extra_args=args, lazy_model=lazy)
         try:
             a.start(timeout=120)
             b.start(timeout=120)
