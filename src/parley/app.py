@@ -33,7 +33,7 @@ from parley.metrics import Metrics
 from parley.protocol.router import Router
 from parley.protocol.spec import CHIME_SDK_MEETINGS, TRANSCRIBE, load_service_model
 from parley.signaling.endpoint import SignalingSocket
-from parley.signaling.hosting import RoomHosting
+from parley.signaling.hosting import RoomHosting, default_node_url
 from parley.signaling.media import HostAddresses
 from parley.signaling.turn import TurnIssuer
 from parley.store import Store
@@ -164,9 +164,8 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         audio_burst_s=settings.audio_burst_s,
     )
     events_socket = EventSubscriptionSocket(live, verifier)
-    hosting = RoomHosting(
-        store, live.node_id, settings.node_url or settings.default_endpoint, live.dead_nodes
-    )
+    node_url = settings.node_url or default_node_url(settings.host, settings.port, bool(settings.redis_url))
+    hosting = RoomHosting(store, live.node_id, node_url, live.dead_nodes)
     signaling_socket = SignalingSocket(
         live,
         turn=TurnIssuer(settings.turn),

@@ -42,8 +42,15 @@ def test_compose_runs_two_nodes_on_postgres_redis_coturn_behind_a_proxy() -> Non
         assert env["PARLEY_DATABASE_URL"].startswith("postgresql://")
         assert env["PARLEY_REDIS_URL"].startswith("redis://")
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert (
-        services["parley-1"]["environment"]["PARLEY_MEDIA_URL"]
-        != services["parley-2"]["environment"]["PARLEY_MEDIA_URL"]
+    # Media goes through the proxy like the API (any node takes any meeting's sockets); each node tells the other
+    # where to forward a meeting's Chime SDK signaling when it hosts the room (D42).
+    one, two = (services[name]["environment"] for name in ("parley-1", "parley-2"))
+    assert one["PARLEY_MEDIA_URL"] == two["PARLEY_MEDIA_URL"] == one["PARLEY_PUBLIC_URL"]
+    assert (one["PARLEY_NODE_URL"], two["PARLEY_NODE_URL"]) == (
+        "http://parley-1:8000",
+        "http://parley-2:8000",
     )
-    assert {"parley-1:8000", "parley-2:8000"} <= set(services["proxy"]["command"])
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
+    caddyfile = (repo_root() / "deploy" / "Caddyfile").read_text()
+    assert "reverse_proxy parley-1:8000 parley-2:8000" in caddyfile
+    assert "health_uri /healthz" in caddyfile

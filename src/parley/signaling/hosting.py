@@ -20,6 +20,19 @@ from parley.store import Store
 FORWARDED_HEADER = "x-parley-forwarded-by"
 
 
+def default_node_url(host: str, port: int, clustered: bool) -> str:
+    """This node's URL for the others when ``--node-url`` is not given: ``http://HOST:PORT``. Listening on every
+    address (``0.0.0.0``) in a cluster, HOST is this machine's first non-loopback IPv4 address, since every node
+    would otherwise advertise the same ``127.0.0.1`` URL (and take the others' leases for its own earlier run)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+        if clustered:
+            import aioice.ice  # aiortc's own interface listing (ICE host candidates)
+
+            host = next(iter(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)), host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 @dataclass(frozen=True)
 class HostedHere:
     """This node hosts the room; ``taken_from`` names the node it took the meeting over from, if any."""
