@@ -29,11 +29,12 @@ install-test: $(VENV)/.installed-test
 serve: install
 	$(BIN)/parley serve $(ARGS)
 
-# Debian packages the suite drives: Chromium for the browser tests (never a downloaded browser build) and
-# coturn for the TURN relay test. Installed only where missing.
+# Debian packages the suite drives: Chromium for the browser tests (never a downloaded browser build), coturn
+# for the TURN relay test, and Caddy for the Compose stack's proxy configuration. Installed only where missing.
 system-deps:
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	  command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
+	  command -v caddy >/dev/null 2>&1 || missing="$$missing caddy"; \
 	  if [ -n "$$missing" ]; then echo "installing Debian packages for the tests:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

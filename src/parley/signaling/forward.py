@@ -24,7 +24,7 @@ from parley.live.session import close_reason
 log = logging.getLogger(__name__)
 
 HOST_LOST = 4502  # the host went away mid-session: 45xx makes the SDK reconnect (chime-signaling.md §6)
-OPEN_TIMEOUT_S = 3.0
+OPEN_TIMEOUT_S = 1.5  # a healthy node answers a handshake in milliseconds; a frozen one never does
 # A host that stops answering (frozen, or its machine gone) is noticed within PING_INTERVAL_S + PING_TIMEOUT_S,
 # well before the SDK's own checks (25 s without packets, four missed pongs): its clients then reconnect sooner.
 PING_INTERVAL_S = 2.0
