@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import os
 import socket
 import sys
@@ -119,6 +120,16 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         help="open connections one client address may hold; more are refused (default 64)",
     )
     p.add_argument(
+        "--trusted-address",
+        action="append",
+        default=None,
+        type=_network,
+        metavar="CIDR",
+        help="an address or network (e.g. 10.0.0.0/24) whose connections the per-address limits do not count: "
+        "the load balancer in front of parley and the other nodes; repeatable (the variable takes a "
+        "comma-separated list)",
+    )
+    p.add_argument(
         "--new-connections-per-second",
         type=float,
         default=50.0,
@@ -202,7 +213,16 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         choices=["text", "json"],
         help="json: one JSON object per line, with request, account, meeting and attendee ids",
     )
-    environment_defaults(p, env, aliases={"turn_uri": "PARLEY_TURN_URIS"})
+    environment_defaults(
+        p, env, aliases={"turn_uri": "PARLEY_TURN_URIS", "trusted_address": "PARLEY_TRUSTED_ADDRESSES"}
+    )
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an address or network: {text!r}") from exc
 
 
 def _turn_settings(args: argparse.Namespace) -> TurnSettings:
@@ -247,6 +267,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         header_timeout_s=args.header_timeout,
         body_timeout_s=args.body_timeout,
         max_connections_per_address=args.max_connections_per_address,
+        trusted_addresses=tuple(args.trusted_address or ()),
         new_connections_per_second=args.new_connections_per_second,
         max_audio_speed=args.max_audio_speed,
         audio_burst_s=args.audio_burst,
@@ -313,6 +334,7 @@ def serve(args: argparse.Namespace) -> int:
             max_per_address=settings.max_connections_per_address,
             new_per_second=settings.new_connections_per_second,
             new_burst=4 * settings.new_connections_per_second,
+            trusted=settings.trusted_addresses,
         )
     )
     config = uvicorn.Config(

@@ -7,6 +7,7 @@ options never pays for importing the server (SQLAlchemy, the speech stack).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from parley.signaling.turn import TurnSettings
@@ -65,6 +66,9 @@ class Settings:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     max_connections_per_address: int = 64
+    trusted_addresses: tuple[
+        IPv4Network | IPv6Network, ...
+    ] = ()  # not counted per address (balancers, nodes)
     new_connections_per_second: float = 50.0  # per address, sustained; bursts of four times that
     # An attendee's audio may run audio_burst_s ahead of real time, then max_audio_speed × real time (ws/audio.py).
     max_audio_speed: float = 2.0

@@ -12,12 +12,15 @@ socket first-message timeouts (``ws/audio.py``, ``signaling/endpoint.py``). docs
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +40,31 @@ class ConnectionGuard:
     max_per_address: int = 64
     new_per_second: float = 50.0
     new_burst: float = 200.0
+    # Load balancers and the other nodes (--trusted-address): every client behind a balancer shares its address,
+    # and the nodes relay Chime SDK signaling to each other, so per-address caps would cap the whole service.
+    trusted: Sequence[Network] = ()
     open: Counter[str] = field(default_factory=Counter)
     clock: Callable[[], float] = time.monotonic
     _rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # address -> (tokens, updated)
+    _trust: dict[str, bool] = field(default_factory=dict)
+
+    def is_trusted(self, address: str) -> bool:
+        if not self.trusted:
+            return False
+        known = self._trust.get(address)
+        if known is None:
+            try:
+                ip = ipaddress.ip_address(address)
+                known = any(ip in network for network in self.trusted)
+            except ValueError:  # "unknown", a Unix socket path
+                known = False
+            if len(self._trust) < 10_000:
+                self._trust[address] = known
+        return known
 
     def admit(self, address: str) -> bool:
+        if self.is_trusted(address):
+            return True  # not counted, so not released either
         if self.open[address] >= self.max_per_address or not self._take_rate(address):
             return False
         self.open[address] += 1
@@ -61,6 +84,8 @@ class ConnectionGuard:
         return True
 
     def release(self, address: str) -> None:
+        if self.is_trusted(address):
+            return
         self.open[address] -= 1
         if self.open[address] <= 0:
             del self.open[address]

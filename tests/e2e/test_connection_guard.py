@@ -35,3 +35,19 @@ def test_opening_rate_is_limited_per_address_and_recovers() -> None:
     assert guard.admit("other")
     clock.now += 1.0
     assert sum(guard.admit("loop") for _ in range(100)) == 10, "then the sustained rate"
+
+
+def test_trusted_networks_are_neither_capped_nor_counted() -> None:
+    import ipaddress
+
+    guard = ConnectionGuard(
+        max_per_address=1, new_per_second=1, new_burst=1, trusted=[ipaddress.ip_network("10.0.0.0/24")]
+    )
+    assert all(guard.admit("10.0.0.7") for _ in range(100)), "a balancer carries every client's connections"
+    for _ in range(100):
+        guard.release("10.0.0.7")
+    assert not guard.open
+    assert guard.admit("10.0.1.7")
+    assert not guard.admit("10.0.1.7"), "outside the network the limits hold"
+    assert guard.admit("unknown")
+    assert not guard.admit("unknown")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -100,6 +101,26 @@ def test_one_address_cannot_hold_more_than_its_share(strict: ServerProcess) -> N
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_a_trusted_address_is_not_held_to_the_per_address_share(tmp_path: Path) -> None:
+    """Behind a load balancer every client has the balancer's address: --trusted-address (here from the
+    environment) exempts it, as it exempts the nodes that relay Chime SDK signaling to each other."""
+    server = ServerProcess(
+        data_dir=tmp_path / "data",
+        credentials=write_credentials(tmp_path / "credentials"),
+        extra_args=["--max-connections-per-address", str(PER_ADDRESS)],
+        env={"PARLEY_TRUSTED_ADDRESSES": "192.0.2.0/24, 127.0.0.0/8"},
+    ).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(PER_ADDRESS * 2)]
+        try:
+            assert server.client().create_meeting(ExternalMeetingId="trusted", MediaRegion="us-east-1")
+        finally:
+            for sock in held:
+                sock.close()
+    finally:
+        server.stop()
 
 
 def test_sockets_that_never_send_their_first_message_are_closed(strict: ServerProcess) -> None:

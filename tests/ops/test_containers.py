@@ -50,6 +50,9 @@ def test_compose_runs_two_nodes_on_postgres_redis_coturn_behind_a_proxy() -> Non
         "http://parley-1:8000",
         "http://parley-2:8000",
     )
+    # Caddy and the other node connect from the stack's network: not one client to the per-address limits.
+    [subnet] = [c["subnet"] for c in stack["networks"]["default"]["ipam"]["config"]]
+    assert one["PARLEY_TRUSTED_ADDRESSES"] == two["PARLEY_TRUSTED_ADDRESSES"] == subnet
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
     caddyfile = (repo_root() / "deploy" / "Caddyfile").read_text()
     assert "reverse_proxy parley-1:8000 parley-2:8000" in caddyfile

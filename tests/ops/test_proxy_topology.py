@@ -66,7 +66,12 @@ def caddy(root: Path, port: int, a: ServerProcess, b: ServerProcess) -> Iterator
 async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Path) -> None:
     port = free_port()
     with (
-        two_nodes(tmp_path, None, "parley_proxy", balanced_args(port)) as (a, b),
+        two_nodes(
+            tmp_path, None, "parley_proxy", [*balanced_args(port), "--trusted-address", "127.0.0.0/8"]
+        ) as (
+            a,
+            b,
+        ),
         caddy(tmp_path, port, a, b) as url,
     ):
         key, secret, _account = IDENTITIES["alice"]
