@@ -186,8 +186,9 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
             with host_addresses.installed():
                 yield
         finally:
-            await live.close()
+            # Leases first: the clients this node's shutdown disconnects find their meetings free on other nodes.
             await signaling_socket.close()
+            await live.close()
             await bus.close()
             await speech.close()
             await store.close()

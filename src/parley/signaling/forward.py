@@ -15,9 +15,9 @@ import enum
 import logging
 
 import websockets
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from parley.live.session import close_reason
 
@@ -95,14 +95,15 @@ async def relay(client: WebSocket, upstream: ClientConnection) -> None:
     finally:
         for task in (down, up):
             task.cancel()
-            with contextlib.suppress(
-                asyncio.CancelledError, ConnectionClosed, WebSocketDisconnect, Exception
-            ):
+            # Either side may have failed on the other's close (a send after it): the outcome is read below.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
     if up.done() and not up.cancelled() and up.exception() is None:
-        # The client left: tell the host as the client told us (1005/1006 are not codes one may send).
+        # The client left: tell the host as the client told us (1005/1006 are not codes one may send). The host
+        # reads a departure without LEAVE as a drop, whatever the code.
         code = up.result()
-        await upstream.close(code if code in (1000, 1001) or 3000 <= code < 5000 else 1000)
+        with contextlib.suppress(Exception):
+            await upstream.close(code if code in (1000, 1001) or 3000 <= code < 5000 else 1000)
         return
     code = upstream.close_code  # 1006: the host vanished without a close frame (killed, network gone)
     with contextlib.suppress(Exception):
