@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +85,17 @@ class ParleyApp:
     """The ASGI entry point: the AWS API on a lean path, everything else (lifespan, sockets) via Starlette."""
 
     def __init__(
-        self, starlette: Starlette, api: RestJsonEndpoint, json_api: AwsJsonEndpoint | None = None
+        self,
+        starlette: Starlette,
+        api: RestJsonEndpoint,
+        json_api: AwsJsonEndpoint | None = None,
+        drain: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.starlette = starlette
         self.api = api
         self.json_api = json_api
+        # Run by the server once it stops accepting, before it closes the open connections (cli.py).
+        self.drain = drain
 
     @property
     def state(self) -> Any:
@@ -235,7 +241,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         Route("/meetings/{meeting_id}/transcript", transcripts.export, methods=["GET"]),
         Route("/meetings/{meeting_id}/transcript", transcripts.delete, methods=["DELETE"]),
     ]
-    return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint, json_api)
+    return ParleyApp(Starlette(routes=routes, lifespan=lifespan), endpoint, json_api, signaling_socket.drain)
 
 
 async def readiness(store: Store, bus: EventBus, speech: SpeechService) -> dict[str, dict[str, Any]]:

@@ -11,12 +11,14 @@ Exit codes: 0 success; 1 the call failed (the AWS error code and message on stde
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import ipaddress
+import logging
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from parley.config import Limits, LiveSettings, Settings, SpeechSettings
@@ -347,7 +349,9 @@ def serve(args: argparse.Namespace) -> int:
         ws=ws,
         lifespan="on",
     )
-    _server_class()(config, f"parley: listening on {settings.default_endpoint}").run(sockets=[sock])
+    _server_class()(config, f"parley: listening on {settings.default_endpoint}", app.drain).run(
+        sockets=[sock]
+    )
     return 0
 
 
@@ -363,14 +367,35 @@ def _server_class() -> type:
     class Server(uvicorn.Server):
         """uvicorn's server, saying "listening" only once the app has started and the socket serves."""
 
-        def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+        def __init__(
+            self,
+            config: uvicorn.Config,
+            ready_line: str,
+            drain: Callable[[], Awaitable[None]] | None = None,
+        ) -> None:
             super().__init__(config)
             self.ready_line = ready_line
+            self.drain = drain
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:
                 print(self.ready_line, flush=True)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Stop accepting (as uvicorn does first), then let the app close its sockets its own way before
+            # uvicorn closes the rest with 1012 (ParleyApp.drain).
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            if self.drain is not None:
+                try:
+                    async with asyncio.timeout(5.0):
+                        await self.drain()
+                except Exception:
+                    logging.getLogger(__name__).exception("draining the app before shutdown failed")
+            await super().shutdown(sockets)
 
     return Server
 

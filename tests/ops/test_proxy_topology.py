@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import numpy as np
@@ -21,7 +22,7 @@ import pytest
 from botocore.config import Config
 
 from harness.media import RATE, MediaPeer
-from harness.sdk_session import direct, joined
+from harness.sdk_session import Listener, direct, joined
 from harness.server import IDENTITIES, ServerProcess, free_port
 from harness.services import balanced_args, two_nodes
 from harness.signaling import signaling_url
@@ -63,17 +64,12 @@ def caddy(root: Path, port: int, a: ServerProcess, b: ServerProcess) -> Iterator
         proc.wait(10)
 
 
-async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def stack(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess, Any]]:
+    """Two nodes behind Caddy, as compose.yaml runs them; (node a, node b, a boto3 client through Caddy)."""
     port = free_port()
-    with (
-        two_nodes(
-            tmp_path, None, "parley_proxy", [*balanced_args(port), "--trusted-address", "127.0.0.0/8"]
-        ) as (
-            a,
-            b,
-        ),
-        caddy(tmp_path, port, a, b) as url,
-    ):
+    args = [*balanced_args(port), "--trusted-address", "127.0.0.0/8"]
+    with two_nodes(tmp_path, None, "parley_proxy", args) as (a, b), caddy(tmp_path, port, a, b) as url:
         key, secret, _account = IDENTITIES["alice"]
         chime = boto3.client(
             "chime-sdk-meetings",
@@ -83,37 +79,73 @@ async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Pat
             aws_secret_access_key=secret,
             config=Config(retries={"mode": "standard"}),
         )
-        meeting = chime.create_meeting(ExternalMeetingId="behind-caddy", MediaRegion="us-east-1")["Meeting"]
+        yield a, b, chime
+
+
+async def one_room_on_two_nodes(
+    a: ServerProcess, chime: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[Listener], list[MediaPeer]]:
+    """A meeting of three: Sam straight to node a, which then hosts; Lee and Kim through Caddy (round robin: at
+    least one of them lands on node b, which relays). All three in one room."""
+    meeting = chime.create_meeting(ExternalMeetingId="behind-caddy", MediaRegion="us-east-1")["Meeting"]
+    mid = meeting["MeetingId"]
+    people = [
+        chime.create_attendee(MeetingId=mid, ExternalUserId=n)["Attendee"] for n in ("sam", "lee", "kim")
+    ]
+    medias = [MediaPeer(np.zeros(RATE, dtype=np.int16)) for _ in people]
+    sessions = [await joined(direct(meeting, a), people[0], medias[0])]
+    sessions += [
+        await joined(signaling_url(meeting), p, m) for p, m in zip(people[1:], medias[1:], strict=True)
+    ]
+    await all_present(sessions, people)
+    return meeting, people, sessions, medias
+
+
+async def all_present(sessions: list[Listener], people: list[dict[str, Any]]) -> None:
+    ids = {p["AttendeeId"] for p in people}
+    for session in sessions:
+        await session.wait_for(lambda s=session: ids <= s.present, 30)
+
+
+async def rejoin_through_caddy(
+    meeting: dict[str, Any], people: list[dict[str, Any]], sessions: list[Listener], medias: list[MediaPeer]
+) -> None:
+    """Every session's socket closes; they reconnect through Caddy, as the SDK does, and meet again."""
+    for session in sessions:
+        await session.wait_for(lambda s=session: s.closed is not None, 30)
+        await session.stop()
+    for media in medias:
+        await media.close()
+    medias = [MediaPeer(np.zeros(RATE, dtype=np.int16)) for _ in people]
+    sessions = [await joined(signaling_url(meeting), p, m) for p, m in zip(people, medias, strict=True)]
+    await all_present(sessions, people)
+    for session in sessions:
+        await session.stop()
+    for media in medias:
+        await media.close()
+
+
+async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Path) -> None:
+    with stack(tmp_path) as (a, _b, chime):
+        meeting, people, sessions, medias = await one_room_on_two_nodes(a, chime)
+        assert meeting["MediaPlacement"]["SignalingUrl"].startswith(
+            chime.meta.endpoint_url.replace("http", "ws")
+        )
+        a.kill9()  # sockets dropped by node a's death, or closed 45xx by node b's relay
+        await rejoin_through_caddy(meeting, people, sessions, medias)
         mid = meeting["MeetingId"]
-        assert meeting["MediaPlacement"]["SignalingUrl"].startswith(f"ws://127.0.0.1:{port}/control/")
-        people = [
-            chime.create_attendee(MeetingId=mid, ExternalUserId=n)["Attendee"] for n in ("sam", "lee", "kim")
-        ]
-        ids = {p["AttendeeId"] for p in people}
-
-        # Sam straight to node a, which then hosts; Lee and Kim through Caddy (round robin: at least one of them
-        # lands on node b, which relays). All three in one room.
-        medias = [MediaPeer(np.zeros(RATE, dtype=np.int16)) for _ in people]
-        sessions = [await joined(direct(meeting, a), people[0], medias[0])]
-        sessions += [
-            await joined(signaling_url(meeting), p, m) for p, m in zip(people[1:], medias[1:], strict=True)
-        ]
-        for session in sessions:
-            await session.wait_for(lambda s=session: ids <= s.present, 30)
-
-        a.kill9()
-        for session in sessions:  # dropped by node a's death, or closed 45xx by node b's relay
-            await session.wait_for(lambda s=session: s.closed is not None, 30)
-            await session.stop()
-        for media in medias:
-            await media.close()
-        # They reconnect through Caddy, as the SDK does, and meet again on node b.
-        medias = [MediaPeer(np.zeros(RATE, dtype=np.int16)) for _ in people]
-        sessions = [await joined(signaling_url(meeting), p, m) for p, m in zip(people, medias, strict=True)]
-        for session in sessions:
-            await session.wait_for(lambda s=session: ids <= s.present, 30)
         assert chime.get_meeting(MeetingId=mid)["Meeting"]["MeetingId"] == mid  # the API, through Caddy
+
+
+async def test_a_node_stopping_tells_its_sdk_clients_to_reconnect(tmp_path: Path) -> None:
+    """A rolling restart: SIGTERM to the node hosting the meeting. Every SDK socket it holds, its own and the ones
+    node b relays to it, closes with a 45xx code (uvicorn's own 1012 is a clean close the SDK ignores, leaving it
+    without signaling until its health checks give up), and the clients meet again on node b."""
+    with stack(tmp_path) as (a, _b, chime):
+        meeting, people, sessions, medias = await one_room_on_two_nodes(a, chime)
+        a.stop()
         for session in sessions:
-            await session.stop()
-        for media in medias:
-            await media.close()
+            await session.wait_for(lambda s=session: s.closed is not None, 30)
+            assert session.closed is not None
+            assert 4500 <= session.closed < 4600, session.closed
+        await rejoin_through_caddy(meeting, people, sessions, medias)

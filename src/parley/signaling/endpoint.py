@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "_aws_wt_session"
 HARD_LIMIT_CLOSE = 4529  # over a data-message hard limit: 45xx makes the SDK reconnect (decision D28)
+SHUTTING_DOWN = (
+    4503  # this node stops serving the socket (shutdown, a meeting moved away): reconnect elsewhere
+)
 SIGNAL_STRENGTH = 2  # the SDK's best (normalized /2): parley has no link-quality estimate
 REPLAY_CHUNK = 64  # buffered data messages per replayed DATA_MESSAGE frame
 BITRATES_INTERVAL_S = 2.0  # how often clients hear each video source's bitrate (Chime's period is unknown)
@@ -752,6 +755,7 @@ class SignalingSocket:
         self.hosting = hosting
         self._lease_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._relayed: set[WebSocket] = set()  # client sockets this node relays to another node's room
         self.max_video_sources = max_video_sources  # per meeting, as Chime's limit (25 video tiles)
         self.video_subscription_limit = video_subscription_limit  # per client; 0 leaves the SDK's (25)
         # The SDK sends JOIN (or PING) as soon as the socket opens; a client that sends nothing is closed.
@@ -820,7 +824,9 @@ class SignalingSocket:
                 room = self.rooms.get(meeting_id)
                 log.warning("meeting %s is hosted by another node now: closing its room here", meeting_id)
                 for connection in list(room.joined | set(room.members.values())) if room else []:
-                    await connection.close_socket(4503, "the meeting moved to another server; reconnect")
+                    await connection.close_socket(
+                        SHUTTING_DOWN, "the meeting moved to another server; reconnect"
+                    )
 
     async def close(self) -> None:
         """Shut down: give up this node's leases, so the nodes its clients reconnect to host at once."""
@@ -829,6 +835,18 @@ class SignalingSocket:
         if self.hosting is not None:
             with contextlib.suppress(Exception):
                 await self.hosting.release_all()
+
+    async def drain(self) -> None:
+        """Before the server closes its connections: give up the leases, then close every SDK socket here with a
+        45xx code, so the clients reconnect (to another node) at once. uvicorn's own shutdown closes sockets with
+        1012, a clean close that the SDK ignores: it would sit "connected" until its health checks gave up."""
+        await self.close()
+        for websocket in list(self._relayed):
+            with contextlib.suppress(Exception):
+                await websocket.close(SHUTTING_DOWN, "the server is shutting down; reconnect")
+        for room in list(self.rooms.values()):
+            for connection in list(room.joined | set(room.members.values())):
+                await connection.close_socket(SHUTTING_DOWN, "the server is shutting down; reconnect")
 
     async def _attendee(self, token: str | None) -> Attendee | None:
         """The attendee a join token names: a stored one, or the content share of one (``<token>#content``)."""
@@ -877,12 +895,16 @@ class SignalingSocket:
                     return False
                 if upstream is not None:
                     await websocket.accept(subprotocol=SUBPROTOCOL)
-                    await relay(websocket, upstream)
+                    self._relayed.add(websocket)
+                    try:
+                        await relay(websocket, upstream)
+                    finally:
+                        self._relayed.discard(websocket)
                     return False
             if forwarded or loop.time() >= deadline:
                 # 45xx: the SDK tries again (through the balancer, to whichever node hosts by then).
                 await websocket.accept(subprotocol=SUBPROTOCOL)
-                await websocket.close(4503, "the meeting's server is not reachable; try again")
+                await websocket.close(SHUTTING_DOWN, "the meeting's server is not reachable; try again")
                 return False
             await asyncio.sleep(0.5)
 
