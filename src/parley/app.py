@@ -179,6 +179,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         max_video_sources=settings.max_video_sources,
         hosting=hosting,
     )
+    metrics.add_gauges(signaling_socket.gauges)
     host_addresses = HostAddresses(settings.media_address)
 
     @contextlib.asynccontextmanager

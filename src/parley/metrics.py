@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -25,7 +25,7 @@ _DECODE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _LAG_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
 _DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
-Gauges = Callable[[], Iterable[GaugeMetricFamily]]
+Gauges = Callable[[], Iterable[GaugeMetricFamily | CounterMetricFamily]]
 
 
 class _LiveGauges(Collector):
@@ -34,7 +34,7 @@ class _LiveGauges(Collector):
     def __init__(self) -> None:
         self.sources: list[Gauges] = []
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         for source in self.sources:
             yield from source()
 
@@ -127,4 +127,11 @@ def gauge(
     samples = value if isinstance(value, dict) else {(): value}
     for label_values, v in samples.items():
         family.add_metric(list(label_values), v)
+    return family
+
+
+def counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    """A counter family for ``Metrics.add_gauges`` sources, for counts their owner keeps (exposed as ``_total``)."""
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], value)
     return family

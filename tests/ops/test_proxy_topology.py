@@ -27,6 +27,7 @@ from harness.server import IDENTITIES, ServerProcess, free_port
 from harness.services import balanced_args, two_nodes
 from harness.signaling import signaling_url
 from tests.conftest import repo_root
+from tests.ops.test_operations import scrape, value
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -126,15 +127,21 @@ async def rejoin_through_caddy(
 
 
 async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Path) -> None:
-    with stack(tmp_path) as (a, _b, chime):
+    with stack(tmp_path) as (a, b, chime):
         meeting, people, sessions, medias = await one_room_on_two_nodes(a, chime)
         assert meeting["MediaPlacement"]["SignalingUrl"].startswith(
             chime.meta.endpoint_url.replace("http", "ws")
         )
+        # What an operator sees: node a hosts the room, node b relays (metrics, docs/operations.md).
+        assert value(scrape(a), "parley_signaling_rooms") == 1
+        relaying = scrape(b)
+        assert value(relaying, "parley_signaling_relayed_sockets") >= 1
+        assert value(relaying, "parley_signaling_rooms") == 0
         a.kill9()  # sockets dropped by node a's death, or closed 45xx by node b's relay
         await rejoin_through_caddy(meeting, people, sessions, medias)
         mid = meeting["MeetingId"]
         assert chime.get_meeting(MeetingId=mid)["Meeting"]["MeetingId"] == mid  # the API, through Caddy
+        assert value(scrape(b), "parley_signaling_room_takeovers_total") == 1
 
 
 async def test_a_node_stopping_tells_its_sdk_clients_to_reconnect(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from parley.live.content import base_token, content_attendee, video_capability
 from parley.live.runtime import LiveRuntime
 from parley.live.session import AttendeeSession, CloseCode, close_reason
+from parley.metrics import counter, gauge
 from parley.proto import chime_signaling_pb2 as pb
 from parley.signaling import frames
 from parley.signaling.data import MeetingData, Verdict
@@ -756,6 +757,7 @@ class SignalingSocket:
         self._lease_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._relayed: set[WebSocket] = set()  # client sockets this node relays to another node's room
+        self.takeovers = 0  # meetings this node took over from a node that died or lost its lease
         self.max_video_sources = max_video_sources  # per meeting, as Chime's limit (25 video tiles)
         self.video_subscription_limit = video_subscription_limit  # per client; 0 leaves the SDK's (25)
         # The SDK sends JOIN (or PING) as soon as the socket opens; a client that sends nothing is closed.
@@ -766,6 +768,20 @@ class SignalingSocket:
         self.metadata_interval_s = metadata_interval_s
         self.max_frame_bytes = max_frame_bytes
         self.rooms: dict[str, Room] = {}
+
+    def gauges(self) -> Iterator[Any]:
+        """Chime SDK rooms and relays of this node, read when /metrics is scraped (see parley.metrics)."""
+        yield gauge("parley_signaling_rooms", "Chime SDK meeting rooms hosted on this node", len(self.rooms))
+        yield gauge(
+            "parley_signaling_relayed_sockets",
+            "Chime SDK signaling sockets this node relays to the node hosting their meeting",
+            len(self._relayed),
+        )
+        yield counter(
+            "parley_signaling_room_takeovers",
+            "Meetings whose room this node took over from a node that died or lost its lease",
+            self.takeovers,
+        )
 
     def muted_attendees(self, meeting_id: str) -> set[str]:
         """Attendees of the meeting whose Chime SDK client on this node has muted itself (the console's roster)."""
@@ -878,6 +894,8 @@ class SignalingSocket:
                 return False
             if not isinstance(place, HostedElsewhere):
                 if place.taken_from is not None:
+                    self.takeovers += 1
+                    log.warning("took over meeting %s from node %s", meeting_id, place.taken_from)
                     await self.runtime.room_taken_over(meeting_id, place.taken_from)
                 return True
             if not forwarded:
