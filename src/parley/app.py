@@ -229,7 +229,6 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
             settings,
             follow=events_socket.follow,
             vocabularies=vocabularies,
-            muted=signaling_socket.muted_attendees,
         ),
         Route("/ping", health, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),

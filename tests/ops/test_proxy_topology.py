@@ -21,11 +21,13 @@ import numpy as np
 import pytest
 from botocore.config import Config
 
+from harness.console import signed_in
 from harness.media import RATE, MediaPeer
 from harness.sdk_session import Listener, direct, joined
 from harness.server import IDENTITIES, ServerProcess, free_port
 from harness.services import balanced_args, two_nodes
-from harness.signaling import signaling_url
+from harness.signaling import frame, signaling_url
+from parley.proto import chime_signaling_pb2 as pb
 from tests.conftest import repo_root
 from tests.ops.test_operations import scrape, value
 
@@ -102,6 +104,17 @@ async def one_room_on_two_nodes(
     return meeting, people, sessions, medias
 
 
+def muted_streams(session: Listener) -> list[Any]:
+    """The presence entries that said a stream muted itself, as the SDK's realtime controller reads them."""
+    return [
+        stream
+        for message in session.client.received
+        if message.type == pb.SdkSignalFrame.AUDIO_STREAM_ID_INFO
+        for stream in message.audio_stream_id_info.streams
+        if stream.HasField("muted")
+    ]
+
+
 async def all_present(sessions: list[Listener], people: list[dict[str, Any]]) -> None:
     ids = {p["AttendeeId"] for p in people}
     for session in sessions:
@@ -137,6 +150,17 @@ async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Pat
         relaying = scrape(b)
         assert value(relaying, "parley_signaling_relayed_sockets") >= 1
         assert value(relaying, "parley_signaling_rooms") == 0
+        # Lee mutes: only the host hears it, yet the console of either node shows it.
+        await sessions[1].client.send(frame(pb.SdkSignalFrame.AUDIO_CONTROL, "audio_control", muted=True))
+        await sessions[0].wait_for(lambda: any(s.muted for s in muted_streams(sessions[0])), 30)
+        for node in (a, b):
+            console = signed_in(node)
+            try:
+                roster = console.get(f"/console/api/meetings/{meeting['MeetingId']}/attendees").json()
+            finally:
+                console.close()
+            muted = {p["ExternalUserId"] for p in roster["Attendees"] if p["Muted"]}
+            assert muted == {"lee"}
         a.kill9()  # sockets dropped by node a's death, or closed 45xx by node b's relay
         await rejoin_through_caddy(meeting, people, sessions, medias)
         mid = meeting["MeetingId"]

@@ -268,3 +268,19 @@ async def test_a_content_share_connection_is_recorded(store: Store) -> None:
     assert await store.add_connection("c1", meeting.meeting_id, content, "node-1")
     assert await store.connected_attendees(meeting.meeting_id, time.time() - 60) == {content}
     assert await store.node_connections("node-1") == [(meeting.meeting_id, content)]
+
+
+async def test_a_connection_remembers_its_clients_mute(store: Store) -> None:
+    """Any node's console reads who muted themselves from here (the mute reaches only the meeting's host)."""
+    meeting = _meeting(1)
+    await store.create_meeting(meeting, [], [], max_active=10)
+    for connection, attendee in (("c1", "a1"), ("c2", "a2")):
+        assert await store.add_connection(connection, meeting.meeting_id, attendee, "node-1")
+    fresh = time.time() - 60
+    assert await store.muted_attendees(meeting.meeting_id, fresh) == set()
+    await store.set_muted("c2", True)
+    assert await store.muted_attendees(meeting.meeting_id, fresh) == {"a2"}
+    await store.set_muted("c2", False)
+    await store.set_muted("c1", True)
+    assert await store.muted_attendees(meeting.meeting_id, fresh) == {"a1"}
+    assert await store.muted_attendees(meeting.meeting_id, time.time() + 60) == set()  # stale connections

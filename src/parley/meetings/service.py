@@ -187,6 +187,11 @@ class MeetingService:
         meeting = await self._meeting(caller, meeting_id)
         return await self.store.connected_attendees(meeting.meeting_id, fresh_after)
 
+    async def muted_attendees(self, caller: Caller, meeting_id: str, fresh_after: float) -> set[str]:
+        """Which connected attendees have muted themselves in their Chime SDK client, on any node."""
+        meeting = await self._meeting(caller, meeting_id)
+        return await self.store.muted_attendees(meeting.meeting_id, fresh_after)
+
     def _check_meeting_request(self, params: dict[str, Any]) -> None:
         if params["MediaRegion"] not in MEDIA_REGIONS:
             raise bad_request(f"MediaRegion {params['MediaRegion']} is not a supported media region")

@@ -337,7 +337,18 @@ class Connection:
         await self.send(frames.leave_ack())
         await self.stop_media(dropped=False)
 
+    async def _record_mute(self, muted: bool) -> None:
+        """Store the mute with the connection, before anyone is told, so any node's console shows it."""
+        if self.session is None:
+            return
+        try:
+            await self.runtime.store.set_muted(self.session.connection_id, muted)
+        except Exception as exc:  # only the console's roster misses it
+            log.warning("could not record the mute of %s: %s", self.session.connection_id, exc)
+
     async def _audio_control(self, frame: Any) -> None:
+        if frame.audio_control.muted != self.muted:
+            await self._record_mute(frame.audio_control.muted)
         self._mute(frame.audio_control.muted)
 
     async def _pause_resume(self, frame: Any) -> None:
@@ -390,7 +401,8 @@ class Connection:
         """Answer a (re)negotiation on this client's one peer connection: its camera if it sends one, and a
         forwarded source on each recvonly video section it asks for (``receive_stream_ids[i]`` is the stream
         of the offer's i-th video section, 0 for none)."""
-        if frame.sub.HasField("audio_muted"):
+        if frame.sub.HasField("audio_muted") and frame.sub.audio_muted != self.muted:
+            await self._record_mute(frame.sub.audio_muted)
             self.muted = frame.sub.audio_muted
         offer = RTCSessionDescription(sdp=forwardable_offer(frame.sub.sdp_offer), type="offer")
         fresh = self.pc is None
@@ -782,11 +794,6 @@ class SignalingSocket:
             "Meetings whose room this node took over from a node that died or lost its lease",
             self.takeovers,
         )
-
-    def muted_attendees(self, meeting_id: str) -> set[str]:
-        """Attendees of the meeting whose Chime SDK client on this node has muted itself (the console's roster)."""
-        room = self.rooms.get(meeting_id)
-        return {aid for aid, c in room.members.items() if c.muted} if room is not None else set()
 
     def room(self, meeting_id: str) -> Room:
         if self.hosting is not None and (self._lease_task is None or self._lease_task.done()):

@@ -98,6 +98,27 @@ class PresenceTable(Database):
 
         return await self._read(op)
 
+    async def set_muted(self, connection_id: str, muted: bool) -> None:
+        """A Chime SDK client muted or unmuted itself (AUDIO_CONTROL, or its SUBSCRIBE's ``audio_muted``)."""
+
+        def op(conn: Connection) -> None:
+            conn.execute(
+                update(schema.connections).where(C.connection_id == connection_id).values(muted=muted)
+            )
+
+        await self._write(op)
+
+    async def muted_attendees(self, meeting_id: str, fresh_after: float) -> set[str]:
+        """The meeting's attendees connected with their microphone muted (heartbeat after ``fresh_after``)."""
+
+        def op(conn: Connection) -> set[str]:
+            q = select(C.attendee_id).where(
+                C.meeting_id == meeting_id, C.heartbeat_at >= fresh_after, C.muted.is_(True)
+            )
+            return {r.attendee_id for r in conn.execute(q)}
+
+        return await self._read(op)
+
     async def connected_attendees(self, meeting_id: str, fresh_after: float) -> set[str]:
         """The meeting's attendees with a live connection on any node (heartbeat after ``fresh_after``)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -90,6 +92,7 @@ connections = Table(
     Column("node_id", String(64), nullable=False),
     Column("connected_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),
+    Column("muted", Boolean, nullable=False, server_default=false()),  # a Chime SDK client's own mute
     Index("ix_connections_meeting", "meeting_id"),
     Index("ix_connections_node", "node_id"),
 )

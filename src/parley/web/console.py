@@ -166,16 +166,13 @@ class ConsoleApi:
         follow: Follow | None = None,
         vocabularies: VocabularyService | None = None,
         presence_ttl_s: float = 90.0,
-        muted: Callable[[str], set[str]] | None = None,
     ) -> None:
         """``follow`` serves a meeting's event subscription for an account (ws/subscribe.py), for captions;
         ``vocabularies`` the account's custom vocabularies and filters (the Transcribe API's service);
-        ``presence_ttl_s`` how long a connection counts without its node's heartbeat; ``muted`` who muted
-        themselves, where this node knows it (its Chime SDK clients)."""
+        ``presence_ttl_s`` how long a connection counts without its node's heartbeat."""
         self.follow = follow
         self.vocabularies = vocabularies
         self.presence_ttl_s = presence_ttl_s
-        self.muted = muted
         self.transcribe_model = load_service_model(*TRANSCRIBE)
         self.meetings = meetings
         self.credentials = credentials
@@ -398,7 +395,7 @@ class ConsoleApi:
                 break
         fresh_after = time.time() - self.presence_ttl_s
         connected = await self.meetings.connected_attendees(session.caller, meeting_id, fresh_after)
-        muted = self.muted(meeting_id) if self.muted is not None else set()
+        muted = await self.meetings.muted_attendees(session.caller, meeting_id, fresh_after)
         for attendee in attendees:
             attendee["Connected"] = attendee["AttendeeId"] in connected
             attendee["Muted"] = attendee["AttendeeId"] in muted
@@ -657,7 +654,6 @@ def web_routes(
     settings: Settings,
     follow: Follow | None = None,
     vocabularies: VocabularyService | None = None,
-    muted: Callable[[str], set[str]] | None = None,
 ) -> list[BaseRoute]:
     """Routes for the console (``/``), the join page (``/join``), ``/static`` and ``/console/api``."""
     api = ConsoleApi(
@@ -667,7 +663,6 @@ def web_routes(
         follow=follow,
         vocabularies=vocabularies,
         presence_ttl_s=settings.live.presence_ttl_s,
-        muted=muted,
     )
     return [
         Route("/", _page("console.html"), methods=["GET"]),
