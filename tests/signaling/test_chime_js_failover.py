@@ -1,7 +1,7 @@
 """The official browser SDK across a node failure: two parley nodes behind a balancer, two SDK sessions in Chromium
 in one transcribing meeting, the node hosting the meeting's room killed with kill -9. The SDK reconnects on its own
 (nothing in the page or the test asks it to), the surviving node takes the meeting over (signaling/hosting.py), and
-the captions go on: `interrupted`, then `resumed`, then new finals; the stored transcript has both nodes' finals.
+the captions go on: `interrupted`, then `resumed`, then new finals, which the surviving node stores.
 
 Sam speaks JFK's inaugural lines (real speech; Chromium loops the file as the microphone), Lee listens.
 """
@@ -93,7 +93,6 @@ def test_chime_sdk_clients_follow_their_meeting_to_another_node_when_its_host_is
             host, other = (a, b) if balancer.routed[0] == a.port else (b, a)
             assert set(balancer.routed[:2]) == {a.port, b.port}  # Lee reached the other node: forwarded
             both_present(speaker, listener, [sam["AttendeeId"], lee["AttendeeId"]])  # one room, on the host
-            listener.wait_for_function(COUNTRY_FINAL, arg=-1, timeout=WAIT_MS)
 
             host.kill9()
             killed = time.monotonic()
@@ -118,7 +117,5 @@ def test_chime_sdk_clients_follow_their_meeting_to_another_node_when_its_host_is
         # Playwright's sync API keeps an event loop running in this thread: fetch from another one.
         with ThreadPoolExecutor(1) as pool:
             results = pool.submit(asyncio.run, exported_results(other.endpoint, mid)).result(timeout=60)
-    finals_with_country = [
-        r for r in results if "country" in normalize_words(r["alternatives"][0]["transcript"])
-    ]
-    assert len(finals_with_country) >= 2  # one from each node: before the kill and after the takeover
+    # The surviving node stored what it transcribed (finals from before a failure: tests/live/test_node_failover.py).
+    assert any("country" in normalize_words(r["alternatives"][0]["transcript"]) for r in results)

@@ -42,6 +42,38 @@ async def presence(client: SignalingClient) -> list[Any]:
     return list(message.audio_stream_id_info.streams)
 
 
+async def participants(client: SignalingClient, expected: int) -> int:
+    """Read INDEX frames until one counts ``expected`` participants (the count it last said if none does)."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            count = (await client.recv_type(pb.SdkSignalFrame.INDEX)).index.num_participants
+            if count == expected:
+                return count
+
+
+async def test_index_follows_the_participant_count(chime: Any) -> None:
+    """The SDK tells a one-to-one call from a meeting by INDEX's participant count (it turns simulcast off in
+    one-to-one calls), so a client must hear the count change when someone joins or leaves, not only when a
+    camera starts."""
+    meeting, (ann, bob) = meeting_with(chime, "count", "ann", "bob")
+    ann_client = await connect(meeting, ann)
+    await ann_client.join()
+    ann_peer = MediaPeer(tone(0.0))
+    await ann_peer.subscribe(ann_client, ann["AttendeeId"])
+    bob_client = await connect(meeting, bob)
+    await bob_client.join()
+    bob_peer = MediaPeer(tone(0.0))
+    await bob_peer.subscribe(bob_client, bob["AttendeeId"])
+    assert await participants(ann_client, 2) == 2
+    await bob_client.send(frame(pb.SdkSignalFrame.LEAVE, "leave"))
+    await bob_client.recv_type(pb.SdkSignalFrame.LEAVE_ACK)
+    assert await participants(ann_client, 1) == 1
+    for peer in (ann_peer, bob_peer):
+        await peer.close()
+    for client in (ann_client, bob_client):
+        await client.close()
+
+
 async def test_subscribe_ack_presence_mix_and_leave(chime: Any) -> None:
     meeting, (ann, bob) = meeting_with(chime, "media", "ann", "bob")
     ann_client = await connect(meeting, ann)

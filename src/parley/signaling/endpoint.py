@@ -575,6 +575,10 @@ class Connection:
         for other in present:
             if other is not self:
                 other.post(frames.stream_info(entries))
+        if previous is None:
+            # INDEX's participant count changed: the SDK decides on it whether a call is one-to-one (it turns
+            # simulcast off in one-to-one calls), so every client gets the new count at once.
+            room.publish_index()
         room.start_metadata(self.endpoint.metadata_interval_s)
 
     def _mute(self, muted: bool) -> None:
@@ -694,6 +698,7 @@ class Connection:
             member.post(update)
             if member.mix is not None:
                 member.mix.forget(self.attendee.attendee_id)
+        room.publish_index()  # one participant fewer (see _announce)
         self.endpoint.drop_room(room)
 
     async def stop_media(self, *, dropped: bool) -> None:
