@@ -4,6 +4,7 @@ that keeps presence and transcript events, and how the session was closed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import websockets
@@ -31,6 +32,7 @@ class Listener:
         self.events: list[Any] = []
         self._streams: dict[int, str] = {}  # audio stream id → attendee id, from presence frames
         self.closed: int | None = None
+        self.media: MediaPeer | None = None  # what it sends, when it was joined with media
         self._changed = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._read())
 
@@ -92,4 +94,23 @@ async def joined(url: str, attendee: dict[str, Any], media: MediaPeer | None = N
     await client.join()
     if media is not None:
         await media.subscribe(client, attendee["AttendeeId"])
-    return Listener(client)
+    listener = Listener(client)
+    listener.media = media
+    return listener
+
+
+async def rejoined(
+    url: str, attendee: dict[str, Any], media: Callable[[], MediaPeer], within_s: float = 60.0
+) -> Listener:
+    """Reconnect as the SDK does after losing its session: an attempt that fails (refused, timed out, closed with
+    a 45xx code) is retried a second later, until ``within_s`` (the SDK's own window is 120 s)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        peer = media()
+        try:
+            return await joined(url, attendee, peer)
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+            await peer.close()
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(f"no session within {within_s} s: {exc!r}") from exc
+            await asyncio.sleep(1.0)

@@ -27,7 +27,7 @@ from harness.attendee import AttendeeClient, finals, text_of
 from harness.balancer import Balancer
 from harness.devset import load_clip_samples, normalize_words
 from harness.media import RATE, MediaPeer, devset_48k
-from harness.sdk_session import direct, joined
+from harness.sdk_session import direct, joined, rejoined
 from harness.server import ServerProcess, free_port
 from harness.services import balanced_args, two_nodes
 from harness.signaling import signaling_url
@@ -157,12 +157,10 @@ async def test_sdk_meeting_moves_to_another_node_when_its_host_freezes(
         for media in (sam_media, lee_media):
             await media.close()
 
-        # Both reconnect as the SDK does: the same token, through the balancer (which now reaches node b only).
-        lee_media = MediaPeer(np.zeros(RATE, dtype=np.int16))
-        hear = await joined(signaling_url(meeting), lee, lee_media)
+        # Both reconnect as the SDK does (the same token, through the balancer, again after a failed attempt).
+        hear = await rejoined(signaling_url(meeting), lee, lambda: MediaPeer(np.zeros(RATE, dtype=np.int16)))
         moved = time.monotonic() - frozen
-        sam_media = MediaPeer(devset_48k("cards"))
-        talk = await joined(signaling_url(meeting), sam, sam_media)
+        talk = await rejoined(signaling_url(meeting), sam, lambda: MediaPeer(devset_48k("cards")))
         await hear.wait_for(lambda: "resumed" in hear.statuses(), 30)
         statuses = hear.statuses()
         assert statuses.index("interrupted") < statuses.index("resumed")
@@ -181,7 +179,8 @@ async def test_sdk_meeting_moves_to_another_node_when_its_host_freezes(
         await hear.wait_for(lambda: everyone <= hear.present, 30)
         for client in (late, talk, hear, old_talk):
             await client.stop()
-        for media in (ann_media, sam_media, lee_media):
+        for media in (ann_media, talk.media, hear.media):
+            assert media is not None
             await media.close()
 
     words = normalize_words(

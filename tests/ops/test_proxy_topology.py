@@ -23,7 +23,7 @@ from botocore.config import Config
 
 from harness.console import signed_in
 from harness.media import RATE, MediaPeer
-from harness.sdk_session import Listener, direct, joined
+from harness.sdk_session import Listener, direct, joined, rejoined
 from harness.server import IDENTITIES, ServerProcess, free_port
 from harness.services import balanced_args, two_nodes
 from harness.signaling import frame, signaling_url
@@ -130,13 +130,15 @@ async def rejoin_through_caddy(
         await session.stop()
     for media in medias:
         await media.close()
-    medias = [MediaPeer(np.zeros(RATE, dtype=np.int16)) for _ in people]
-    sessions = [await joined(signaling_url(meeting), p, m) for p, m in zip(people, medias, strict=True)]
+    sessions = [
+        await rejoined(signaling_url(meeting), p, lambda: MediaPeer(np.zeros(RATE, dtype=np.int16)))
+        for p in people
+    ]
     await all_present(sessions, people)
     for session in sessions:
         await session.stop()
-    for media in medias:
-        await media.close()
+        if session.media is not None:
+            await session.media.close()
 
 
 async def test_the_compose_proxy_serves_a_meeting_and_its_takeover(tmp_path: Path) -> None:
