@@ -3,10 +3,10 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
-# The suite mostly waits on real-time audio and browsers: two pytest workers (one test file each at a time, so a
-# file's module-scoped servers stay in one process) halve its wall time on a 2-core machine. TEST_WORKERS=0 runs
-# it in one process.
-TEST_WORKERS ?= 2
+# The suite mostly waits on real-time audio and browsers: pytest workers (one test file each at a time, so a
+# file's module-scoped servers stay in one process) overlap that waiting. On 2 cores three workers keep both cores
+# busy (5 min 26 s against 6 min 39 s with two; docs/benchmarks.md "The suite"). TEST_WORKERS=0 runs one process.
+TEST_WORKERS ?= 3
 
 .PHONY: install install-test serve test fuzz lint bench clean system-deps
 
