@@ -47,8 +47,8 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     )
     p.add_argument(
         "--media-url",
-        help="base URL that reaches this node directly; meetings created here place their media "
-        "(SDK signaling, audio sockets) on it, so one meeting's media meets on one node (default: the URL the API call came in on)",
+        help="base URL put into the MediaPlacement (SDK signaling, audio sockets) of meetings created here; in a "
+        "cluster, the load balancer's: any node takes any meeting's sockets (default: the URL the API call came in on)",
     )
     p.add_argument(
         "--node-url",

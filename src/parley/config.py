@@ -54,7 +54,7 @@ class Settings:
     credentials_file: Path | None = None
     database_url: str | None = None
     public_url: str | None = None
-    # This node's own base URL for meeting media (signaling and audio sockets); see MeetingService.
+    # Base URL put into the MediaPlacement of meetings created here (in a cluster, the balancer's); MeetingService.
     media_url: str | None = None
     # Where the other nodes of a cluster reach this one, to forward a meeting's signaling sockets to the node
     # hosting its room (signaling/hosting.py); default: this server's own http://host:port.
@@ -66,9 +66,8 @@ class Settings:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     max_connections_per_address: int = 64
-    trusted_addresses: tuple[
-        IPv4Network | IPv6Network, ...
-    ] = ()  # not counted per address (balancers, nodes)
+    # Load balancers and the other nodes: their connections are not held to the per-address limits.
+    trusted_addresses: tuple[IPv4Network | IPv6Network, ...] = ()
     new_connections_per_second: float = 50.0  # per address, sustained; bursts of four times that
     # An attendee's audio may run audio_burst_s ahead of real time, then max_audio_speed × real time (ws/audio.py).
     max_audio_speed: float = 2.0
