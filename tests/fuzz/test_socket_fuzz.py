@@ -178,3 +178,51 @@ def test_signaling_closes_bad_clients_cleanly(
     url = meeting["MediaPlacement"]["SignalingUrl"] + "?X-Chime-Control-Protocol-Version=3"
     messages: list[str | bytes] = [_join(), *frames] if joined else list(frames)
     assert_clean(verdict(url, ["_aws_wt_session", room["tokens"][1]], messages))
+
+
+# -- Chime SDK signaling relayed to the node hosting the meeting (D42) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def relayed_room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Two nodes; a joined client on node a makes it the meeting's host, so every socket node b takes is relayed."""
+    from harness.services import two_nodes
+    from tests.ops.test_operations import scrape, value
+
+    root = tmp_path_factory.mktemp("relay-fuzz")
+    with two_nodes(root, None, "parley_relay_fuzz") as (a, b):
+        chime = a.client()
+        meeting = chime.create_meeting(ExternalMeetingId="relay-fuzz", MediaRegion="us-east-1")["Meeting"]
+        tokens = [
+            chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=f"fuzz-{n}")["Attendee"][
+                "JoinToken"
+            ]
+            for n in range(2)
+        ]
+        path = meeting["MediaPlacement"]["SignalingUrl"].split("/control/", 1)[1]
+        with connect(
+            a.endpoint.replace("http", "ws", 1) + "/control/" + path,
+            subprotocols=["_aws_wt_session", tokens[0]],  # type: ignore[list-item]
+            open_timeout=10,
+        ) as anchor:
+            anchor.send(_join())
+            anchor.recv(timeout=10)  # JOIN_ACK: node a hosts the room
+            relay = b.endpoint.replace("http", "ws", 1) + "/control/" + path
+            with connect(relay, subprotocols=["_aws_wt_session", tokens[1]], open_timeout=10) as probe:  # type: ignore[list-item]
+                probe.send(_join())
+                probe.recv(timeout=10)
+                assert value(scrape(b), "parley_signaling_relayed_sockets") == 1  # what follows is relayed
+            yield {"relay": relay, "tokens": tokens}
+        logs = a.log() + b.log()
+    assert "Traceback" not in logs, logs[logs.index("Traceback") - 500 :][:4000]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@given(frames=st.lists(signaling_frames(), min_size=1, max_size=4), joined=st.booleans())
+def test_relayed_signaling_closes_bad_clients_cleanly(
+    relayed_room: dict[str, Any], frames: list[bytes], joined: bool
+) -> None:
+    """Through a relay the host's verdict reaches the client unchanged, and the relay adds no failure of its own."""
+    messages: list[str | bytes] = [_join(), *frames] if joined else list(frames)
+    assert_clean(verdict(relayed_room["relay"], ["_aws_wt_session", relayed_room["tokens"][1]], messages))
