@@ -177,6 +177,7 @@ def create_app(settings: Settings, credentials: CredentialStore) -> ParleyApp:
         turn=TurnIssuer(settings.turn),
         first_frame_timeout_s=settings.header_timeout_s,
         max_video_sources=settings.max_video_sources,
+        video_subscription_limit=settings.video_subscription_limit,
         hosting=hosting,
     )
     metrics.add_gauges(signaling_socket.gauges)

@@ -160,6 +160,13 @@ def _serve_options(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         help="video sources (cameras) forwarded per meeting; beyond it INDEX says at_capacity (default: 25)",
     )
     p.add_argument(
+        "--video-subscription-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="remote videos each Chime SDK client may subscribe to, sent in JOIN_ACK (default: 0, the SDK's own 25)",
+    )
+    p.add_argument(
         "--media-address",
         help="the only ICE host address offered to Chime SDK (WebRTC) clients, e.g. 127.0.0.1 "
         "(default: every non-loopback address)",
@@ -275,6 +282,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         audio_burst_s=args.audio_burst,
         media_address=args.media_address,
         max_video_sources=args.max_video_sources,
+        video_subscription_limit=args.video_subscription_limit,
         turn=_turn_settings(args),
         limits=Limits(
             max_active_meetings=args.max_active_meetings,

@@ -88,6 +88,8 @@ class Settings:
     media_address: str | None = None
     # Cameras forwarded per meeting (Chime's limit is 25 video tiles); more are received but not listed in INDEX.
     max_video_sources: int = 25
+    # Remote videos per Chime SDK client, told in JOIN_ACK; 0 leaves the SDK's own limit (25).
+    video_subscription_limit: int = 0
     # TURN relay credentials put into JOIN_ACK (--turn-uri/--turn-secret); empty: clients use host candidates.
     turn: TurnSettings = field(default_factory=TurnSettings)
 

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness.attendee import AttendeeClient
 from harness.server import IDENTITIES, ServerProcess, write_credentials
 from harness.services import PrivatePostgres, PrivateRedis
+from harness.signaling import SignalingClient, signaling_url
 
 
 def get(url: str) -> tuple[int, bytes, dict[str, str]]:
@@ -165,10 +166,18 @@ async def test_json_logs_carry_ids_and_no_secrets(make_server: Any) -> None:
     assert attendee["JoinToken"] not in text
 
 
-def test_environment_configures_a_served_process(make_server: Any) -> None:
-    server = make_server(env={"PARLEY_MAX_ACTIVE_MEETINGS": "1"})
+async def test_environment_configures_a_served_process(make_server: Any) -> None:
+    server = make_server(env={"PARLEY_MAX_ACTIVE_MEETINGS": "1", "PARLEY_VIDEO_SUBSCRIPTION_LIMIT": "4"})
     chime = server.client("alice")
-    chime.create_meeting(MediaRegion="us-east-1", ExternalMeetingId="env-1")
+    meeting = chime.create_meeting(MediaRegion="us-east-1", ExternalMeetingId="env-1")["Meeting"]
     with pytest.raises(ClientError) as exc:
         chime.create_meeting(MediaRegion="us-east-1", ExternalMeetingId="env-2")
     assert exc.value.response["Error"]["Code"] == "LimitExceededException"
+    # What a Chime SDK client is told it may subscribe to (the SDK's own limit is 25).
+    attendee = chime.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId="env-viewer")["Attendee"]
+    client = await SignalingClient(signaling_url(meeting), attendee["JoinToken"]).connect()
+    try:
+        join_ack, _index = await client.join()
+    finally:
+        await client.close()
+    assert join_ack.joinack.video_subscription_limit == 4
