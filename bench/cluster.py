@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 import tempfile
@@ -41,14 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 from harness.balancer import Balancer  # noqa: E402
 from harness.media import RATE, MediaPeer  # noqa: E402
-from harness.server import ServerProcess, free_port  # noqa: E402
+from harness.sdk_session import direct  # noqa: E402
+from harness.server import ServerProcess, cpu_seconds, free_port  # noqa: E402
 from harness.services import balanced_args, two_nodes  # noqa: E402
 from harness.signaling import SignalingClient, signaling_url  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -95,11 +90,6 @@ class Client:
             await self.signaling.close()
         if self.media is not None:
             await self.media.close()
-
-
-def direct(meeting: dict[str, Any], node: ServerProcess) -> str:
-    url = signaling_url(meeting)
-    return node.endpoint.replace("http", "ws", 1) + url[url.index("/control/") :]
 
 
 async def run(args: argparse.Namespace, a: ServerProcess, b: ServerProcess, port: int) -> None:

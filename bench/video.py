@@ -54,7 +54,7 @@ from aiortc import (  # noqa: E402
 from aiortc.rtcconfiguration import RTCBundlePolicy  # noqa: E402
 from av.packet import Packet  # noqa: E402
 
-from harness.server import ServerProcess, write_credentials  # noqa: E402
+from harness.server import ServerProcess, cpu_seconds, write_credentials  # noqa: E402
 from harness.signaling import SignalingClient, frame, signaling_url  # noqa: E402
 from parley.proto import chime_signaling_pb2 as pb  # noqa: E402
 from parley.signaling.video import FORWARDED_CODECS, tap_encoded_frames  # noqa: E402
@@ -252,11 +252,6 @@ class Viewer(Client):
         await connected(self.pc)
 
 
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Result:
     label: str
@@ -297,16 +292,16 @@ async def run_step(
             await asyncio.gather(*(v.start(pubs) for v in views))
         await asyncio.sleep(2.0)
         # The same clients without video: presence, the mix and its Opus encoding per attendee.
-        s0, c0, t0 = process_cpu(pid), time.process_time(), time.perf_counter()
+        s0, c0, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
         await asyncio.sleep(5.0)
-        audio = (process_cpu(pid) - s0) / (time.perf_counter() - t0)
+        audio = (cpu_seconds(pid) - s0) / (time.perf_counter() - t0)
         go.set()
         async with asyncio.timeout(30):  # every subscription has started (at a keyframe)
             await asyncio.gather(*(v.flowing.wait() for v in views))
         await asyncio.sleep(1.0)
-        s0, c0, t0 = process_cpu(pid), time.process_time(), time.perf_counter()
+        s0, c0, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
         await asyncio.sleep(seconds)
-        s1, c1, t1 = process_cpu(pid), time.process_time(), time.perf_counter()
+        s1, c1, t1 = cpu_seconds(pid), time.process_time(), time.perf_counter()
         await asyncio.sleep(0.5)  # the frames sent at the end of the window arrive
         # Delivery counts the frames *sent* in the window, wherever they arrive: arrival minus latency.
         sent = {id(x): sum(t0 <= t < t1 for t in x.track.log) for x in pubs}

@@ -186,6 +186,7 @@ def test_signaling_closes_bad_clients_cleanly(
 @pytest.fixture(scope="module")
 def relayed_room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Two nodes; a joined client on node a makes it the meeting's host, so every socket node b takes is relayed."""
+    from harness.sdk_session import direct
     from harness.services import two_nodes
     from tests.ops.test_operations import scrape, value
 
@@ -199,15 +200,14 @@ def relayed_room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             ]
             for n in range(2)
         ]
-        path = meeting["MediaPlacement"]["SignalingUrl"].split("/control/", 1)[1]
         with connect(
-            a.endpoint.replace("http", "ws", 1) + "/control/" + path,
+            direct(meeting, a),
             subprotocols=["_aws_wt_session", tokens[0]],  # type: ignore[list-item]
             open_timeout=10,
         ) as anchor:
             anchor.send(_join())
             anchor.recv(timeout=10)  # JOIN_ACK: node a hosts the room
-            relay = b.endpoint.replace("http", "ws", 1) + "/control/" + path
+            relay = direct(meeting, b)
             with connect(relay, subprotocols=["_aws_wt_session", tokens[1]], open_timeout=10) as probe:  # type: ignore[list-item]
                 probe.send(_join())
                 probe.recv(timeout=10)

@@ -321,11 +321,8 @@ class LiveRuntime:
         hub = self.hubs.get(meeting_id)
         if hub is not None:
             await hub.remove(session)
-            if not hub.sessions and hub.ending is None:  # an ending hub closes when its finals are out
-                async with self._hub_locks.hold(meeting_id):
-                    if not hub.sessions and self.hubs.get(meeting_id) is hub:
-                        del self.hubs[meeting_id]
-                        await hub.close()
+            if not hub.sessions and hub.ending is None:
+                await self._drop_if_empty(hub)
         with contextlib.suppress(Exception):
             await self.store.remove_connection(session.connection_id)
         log.info("attendee disconnected (%s, close code %s)", session.connection_id, session.close_code)
@@ -480,6 +477,7 @@ class LiveRuntime:
             )
 
     async def _drop_if_empty(self, hub: MeetingHub) -> None:
+        """Close a hub nobody is connected to any more (an ending hub closes when its finals are out)."""
         meeting_id = hub.meeting.meeting_id
         async with self._hub_locks.hold(meeting_id):
             if not hub.sessions and hub.ending is None and self.hubs.get(meeting_id) is hub:

@@ -134,6 +134,10 @@ class Room:
             if connection.phase is Phase.JOINED:
                 connection.post(self.index_frame(connection))
 
+    def connections(self) -> list[Connection]:
+        """Every connection of the room: joined, and announced ones held for a reconnect."""
+        return list(self.joined | set(self.members.values()))
+
     def others(self, connection: Connection) -> list[Connection]:
         return [c for c in self.members.values() if c is not connection]
 
@@ -851,7 +855,7 @@ class SignalingSocket:
             for meeting_id in lost:
                 room = self.rooms.get(meeting_id)
                 log.warning("meeting %s is hosted by another node now: closing its room here", meeting_id)
-                for connection in list(room.joined | set(room.members.values())) if room else []:
+                for connection in room.connections() if room is not None else []:
                     await connection.close_socket(
                         SHUTTING_DOWN, "the meeting moved to another server; reconnect"
                     )
@@ -873,7 +877,7 @@ class SignalingSocket:
             with contextlib.suppress(Exception):
                 await websocket.close(SHUTTING_DOWN, "the server is shutting down; reconnect")
         for room in list(self.rooms.values()):
-            for connection in list(room.joined | set(room.members.values())):
+            for connection in room.connections():
                 await connection.close_socket(SHUTTING_DOWN, "the server is shutting down; reconnect")
 
     async def _attendee(self, token: str | None) -> Attendee | None:
