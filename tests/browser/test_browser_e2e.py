@@ -95,6 +95,8 @@ def launch(pw: Any, chromium_path: Path, profile: Path, microphone: Path) -> Any
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={microphone}",
+            "--allow-loopback-in-peer-connection",  # parley's ICE host candidates may be loopback only
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
         ],
         viewport={"width": 1400, "height": 860},
         permissions=["microphone", "clipboard-read", "clipboard-write"],
@@ -196,7 +198,9 @@ def test_live_captions_in_console_and_join_page(
     assert "Sam Speaker" in join.inner_text("#lobby-title")
     join.click("#join-mic")
     join.wait_for_selector("#call-state[data-state='live']", timeout=UI_WAIT_MS)
-    assert join.inner_text("#audio-format").startswith("PCM "), "the AudioWorklet path streams PCM16"
+    assert join.inner_text("#audio-format") == "Opus · WebRTC", (
+        "the page is a Chime signaling + WebRTC client"
+    )
     # The console's roster and meeting list show who is connected (polled, no reload).
     console.wait_for_selector(".attendee[data-name='Sam Speaker'][data-connected='true']", timeout=UI_WAIT_MS)
     console.wait_for_selector(

@@ -33,7 +33,7 @@ def test_pages_and_static_files_are_served(server: ServerProcess) -> None:
         assert page.headers["content-type"].startswith("text/html")
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    for path in ("/static/js/console.js", "/static/js/pcm16-worklet.js", "/static/css/parley.css"):
+    for path in ("/static/js/console.js", "/static/js/protobuf.js", "/static/css/parley.css"):
         response = httpx.get(server.endpoint + path)
         assert response.status_code == 200, path
     assert httpx.get(server.endpoint + "/static/js/nope.js").status_code == 404

@@ -2,7 +2,7 @@
 // Every call goes to /console/api on this server, which acts for the signed-in identity: the browser
 // never holds the secret key.
 
-import { describeClose } from "./audio-socket.js";
+import { describeClose } from "./closes.js";
 import { CaptionView } from "./captions.js";
 
 const LANGUAGES = [
