@@ -10,6 +10,7 @@ import {
   MeetingSessionConfiguration,
   VideoPriorityBasedPolicy,
 } from "amazon-chime-sdk-js";
+import "./pixels.js";
 
 const CHAT_TOPICS = ["chat"];
 
@@ -212,26 +213,5 @@ window.parleySourceBitrate = (attendeeId) => {
 window.parleyPauseTile = (tileId) => window.parleySession.audioVideo.pauseVideoTile(tileId);
 window.parleyUnpauseTile = (tileId) => window.parleySession.audioVideo.unpauseVideoTile(tileId);
 
-// What a remote tile's <video> element shows: frames decoded so far and the mean colour of its centre.
-window.parleyTilePixels = (tileId) => {
-  const video = document.getElementById(`tile-${tileId}`);
-  if (!video || video.videoWidth === 0) return null;
-  const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
-  const g = canvas.getContext("2d", { willReadFrequently: true });
-  g.drawImage(video, 0, 0);
-  const w = Math.max(1, Math.floor(canvas.width / 4));
-  const h = Math.max(1, Math.floor(canvas.height / 4));
-  const data = g.getImageData(Math.floor(canvas.width / 2 - w / 2), Math.floor(canvas.height / 2 - h / 2), w, h).data;
-  const mean = [0, 0, 0];
-  for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) mean[c] += data[i + c];
-  const n = data.length / 4;
-  const quality = video.getVideoPlaybackQuality?.();
-  return {
-    width: video.videoWidth,
-    height: video.videoHeight,
-    rgb: mean.map((v) => Math.round(v / n)),
-    frames: quality ? quality.totalVideoFrames : null,
-  };
-};
+// What a remote tile's <video> element shows (pixels.js).
+window.parleyTilePixels = (tileId) => window.parleyVideoPixels(document.getElementById(`tile-${tileId}`));

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,34 +31,28 @@ from tests.signaling.test_chime_js_video import (  # noqa: F401 (camera_browser 
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
-# The mean colour of the middle of a tile's <video>, and how many frames it has shown; null before a frame.
-TILE_PIXELS = """(selector) => {
-    const video = document.querySelector(selector);
-    if (!video || video.videoWidth === 0) return null;
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    const g = canvas.getContext("2d", { willReadFrequently: true });
-    g.drawImage(video, 0, 0);
-    const w = Math.max(1, Math.floor(canvas.width / 4)), h = Math.max(1, Math.floor(canvas.height / 4));
-    const data = g.getImageData(Math.floor(canvas.width / 2 - w / 2), Math.floor(canvas.height / 2 - h / 2), w, h).data;
-    const mean = [0, 0, 0];
-    for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) mean[c] += data[i + c];
-    const frames = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : 1;
-    return { rgb: mean.map((v) => v / (data.length / 4)), width: video.videoWidth, height: video.videoHeight, frames };
-}"""
+PIXELS = Path(__file__).resolve().parents[1] / "chime_js" / "pixels.js"  # window.parleyVideoPixels(video)
 
 
 def page_tile_shows(page: Any, attendee_id: str, kind: str, rgb: tuple[int, int, int]) -> dict[str, Any]:
     """Wait until the join page has a ``kind`` tile of ``attendee_id`` playing frames of colour ``rgb``."""
     selector = f'.tile[data-kind="{kind}"][data-attendee-id="{attendee_id}"] video'
     page.wait_for_function(
-        f"([selector, rgb, tol]) => {{ const p = ({TILE_PIXELS})(selector);"
+        "([selector, rgb, tol]) => { const p = window.parleyVideoPixels(document.querySelector(selector));"
         " return p !== null && p.frames > 0 && p.rgb.every((c, i) => Math.abs(c - rgb[i]) <= tol); }",
         arg=[selector, list(rgb), TOLERANCE],
         timeout=WAIT_MS,
     )
-    return dict(page.evaluate(f"selector => ({TILE_PIXELS})(selector)", selector))
+    return dict(page.evaluate("s => window.parleyVideoPixels(document.querySelector(s))", selector))
+
+
+def tile_removed(page: Any, tile_id: int) -> None:
+    """Wait until the SDK app's tile ``tile_id`` is removed (videoTileWasRemoved)."""
+    page.wait_for_function(
+        "id => window.parley.tileEvents.some(e => e.event === 'removed' && e.tileId === id)",
+        arg=tile_id,
+        timeout=WAIT_MS,
+    )
 
 
 @contextlib.contextmanager
@@ -72,6 +67,7 @@ def meeting_with_page_and_sdk(
         for name in ("Pat Page", "Ann Sdk")
     )
     join, sdk = browser.new_page(), browser.new_page()
+    join.add_init_script(path=str(PIXELS))
     console: list[str] = []
     errors: list[str] = []
     for name, page in (("join", join), ("sdk", sdk)):
@@ -121,22 +117,25 @@ def test_the_join_page_and_a_chime_sdk_app_see_each_others_cameras(
         label = join.inner_text(f'.tile[data-attendee-id="{ann["AttendeeId"]}"] figcaption')
         assert label == "Ann Sdk"
 
-        # Pat's camera (the join page) at the SDK app, in colour; the page previews it as its own tile.
+        # Pat's camera (the join page) at the SDK app, in colour; the page previews it as its own tile, and never
+        # receives it back (every tile the page adds from here on is checked).
+        join.evaluate(
+            """(own) => { window.ownTiles = 0; new MutationObserver((changes) => { for (const c of changes)
+                for (const n of c.addedNodes) if (n.dataset && n.dataset.attendeeId === own) window.ownTiles++; })
+              .observe(document.getElementById('tiles'), { childList: true }); }""",
+            pat["AttendeeId"],
+        )
         join.click("#camera")
         join.wait_for_selector('#camera[aria-pressed="true"]', timeout=WAIT_MS)
         tile = remote_tile(sdk, pat["AttendeeId"])
         assert tile["externalUserId"] == "Pat Page"
         shows(sdk, tile["tileId"], CAMERA_RGB)
         assert join.locator('.tile[data-kind="self"]').count() == 1
-        assert join.locator(f'.tile[data-attendee-id="{pat["AttendeeId"]}"]').count() == 0
+        assert join.evaluate("window.ownTiles") == 0
 
         # Stopping the camera removes Pat's tile at the SDK app; Ann's stop removes hers on the page.
         join.click("#camera")
-        sdk.wait_for_function(
-            "id => window.parley.tileEvents.some(e => e.event === 'removed' && e.tileId === id)",
-            arg=tile["tileId"],
-            timeout=WAIT_MS,
-        )
+        tile_removed(sdk, tile["tileId"])
         assert join.locator('.tile[data-kind="self"]').count() == 0
         sdk.evaluate("window.parleyStopVideo()")
         join.wait_for_selector(
@@ -161,6 +160,13 @@ def test_the_join_page_shares_its_screen_and_shows_the_sdk_apps_share(
 
         # Pat shares the screen from the page (Chromium's fake capture): the SDK app gets a content tile of
         # Pat's `#content` attendee that plays frames; Stop sharing removes it.
+        # Every content tile the page ever adds from here on is counted: it must never show its own share, not
+        # even for a moment (INDEX lists the share before the share's connection knows its stream ids).
+        join.evaluate(
+            """() => { window.contentTiles = 0; new MutationObserver((changes) => { for (const c of changes)
+                for (const n of c.addedNodes) if (n.dataset && n.dataset.kind === 'content') window.contentTiles++; })
+              .observe(document.getElementById('tiles'), { childList: true }); }"""
+        )
         join.click("#share")
         join.wait_for_selector('#share[aria-pressed="true"]', timeout=WAIT_MS)
         tile = remote_tile(sdk, pat["AttendeeId"] + "#content")
@@ -171,13 +177,10 @@ def test_the_join_page_shares_its_screen_and_shows_the_sdk_apps_share(
             timeout=WAIT_MS,
         )
         # The page does not receive its own share back.
-        assert join.locator(".tile[data-kind='content']").count() == 0
+        join.wait_for_timeout(1000)
+        assert join.evaluate("window.contentTiles") == 0
         join.click("#share")
-        sdk.wait_for_function(
-            "id => window.parley.tileEvents.some(e => e.event === 'removed' && e.tileId === id)",
-            arg=tile["tileId"],
-            timeout=WAIT_MS,
-        )
+        tile_removed(sdk, tile["tileId"])
         assert join.get_attribute("#share", "aria-pressed") == "false"
 
 
@@ -194,6 +197,7 @@ def test_the_join_page_rejoins_after_its_server_restarts_with_camera_and_mute_as
     )
     server.start()
     join = camera_browser.new_page()
+    join.add_init_script(path=str(PIXELS))
     sdk = camera_browser.new_page()
     errors: list[str] = []
     join.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -173,3 +173,42 @@ def test_commit_all_resets_the_audio_ends_with_the_history() -> None:
     la.commit_all(hyp("a b c"))
     assert texts(la.committed) == ["a", "b", "c"]
     assert la.update(hyp("d", start=1.5), 3.0) == []  # one hypothesis after the reset: no agreement yet
+
+
+def test_a_final_word_spanning_committed_words_keeps_what_it_adds() -> None:
+    """Whisper writes a digit string as one word in a long window ("29340.") and as separate digits in short
+    ones: once "2 9 3 4" are committed, the final's one word starts before the commit point, and dropping it by
+    time lost the "zero" (tests/live/test_real_speech.py::test_a_digit_string_is_transcribed_in_full, one run in
+    a few under load). The part beyond the committed text is kept, timed from the commit point."""
+    la = LocalAgreement(AgreementParams(n=2))
+    for end in (1.9, 2.0):
+        la.update(hyp("2 9 3 4", start=0.2, step=0.35), end)
+    assert texts(la.committed) == ["2", "9", "3", "4"]
+    [zero] = la.commit_all([Word("293-4-0.", 0.2, 2.1, 0.9)])
+    assert (zero.text, zero.start_s, zero.end_s, zero.probability) == ("0.", la.committed[3].end_s, 2.1, 0.9)
+    assert texts(la.committed) == ["2", "9", "3", "4", "0."]
+
+
+def test_a_compound_spanning_a_committed_word_keeps_its_second_half() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    for end in (1.6, 1.7):
+        la.update(hyp("so ill", step=0.4), end)
+    assert texts(la.commit_all([Word("ill-disposed", 0.4, 1.5)])) == ["disposed"]
+
+
+def test_a_word_spanning_the_commit_point_with_other_text_is_still_dropped() -> None:
+    """Only a word that begins with the committed words' text can be split: anything else is a re-decode of the
+    committed audio, whose words the committed ones already are."""
+    la = LocalAgreement(AgreementParams(n=2))
+    for end in (1.6, 1.7):
+        la.update(hyp("good morning", step=0.4), end)
+    assert texts(la.commit_all([Word("goodness", 0.0, 1.0), Word("all", 1.0, 1.3)])) == ["all"]
+    # ... and a word that ends where the committed ones do adds nothing.
+    assert texts(la.commit_all([Word("morning.", 0.4, 0.85)])) == []
+
+
+def test_a_revised_word_is_not_split_inside_its_letters() -> None:
+    la = LocalAgreement(AgreementParams(n=2))
+    for end in (1.6, 1.7):
+        la.update(hyp("and there", step=0.4), end)
+    assert texts(la.commit_all([Word("therefore", 0.4, 1.3), Word("we", 1.3, 1.5)])) == ["we"]

@@ -103,6 +103,31 @@ def strip_overlap(committed: Sequence[Word], hyp: Sequence[Word], max_ngram: int
     return hyp
 
 
+def remainder(word: Word, covered: Sequence[Word]) -> Word | None:
+    """What ``word`` adds to the committed words it spans (``covered``, in order), or None.
+
+    Whisper writes some runs as one word in a long window and as several in short ones ("29340." for the committed
+    "2 9 3 4"; "ill-disposed" after a committed "ill"). Such a word starts before the commit point, and dropping it
+    by time loses its new part. It is split only when its text begins with the text of a run of the covered words
+    ending at the last one (alignment may let it start inside an earlier word), and not inside a run of letters
+    (a committed "there" heard again as "therefore" was revised, not continued); the new part is timed from there.
+    """
+    key = word.key
+    for first in range(len(covered)):
+        prefix = "".join(c.key for c in covered[first:])
+        if not prefix or len(key) <= len(prefix) or not key.startswith(prefix):
+            continue
+        cut = next((j for j in range(1, len(word.text) + 1) if normalize_word(word.text[:j]) == prefix), None)
+        if cut is None:  # the prefix ends inside a character that normalizes to several ("ß" → "ss")
+            continue
+        if word.text[cut - 1].isalpha() and word.text[cut : cut + 1].isalpha():
+            continue  # inside a run of letters: a revised word ("there" → "therefore"), not two words run together
+        text = word.text[cut:].lstrip(" -–—")
+        if normalize_word(text):
+            return Word(text, max(word.start_s, covered[-1].end_s), word.end_s, word.probability)
+    return None
+
+
 class LocalAgreement:
     """Commit state of one utterance (committed words, recent hypotheses with the audio end each one saw)."""
 
@@ -187,8 +212,17 @@ class LocalAgreement:
         hyp = self.owned(hypothesis)
         if not self.committed:
             return hyp
-        cut = self.committed[-1].end_s - TIME_TOLERANCE_S
-        return strip_overlap(self.committed, [w for w in hyp if w.start_s >= cut])
+        last_end = self.committed[-1].end_s
+        cut = last_end - TIME_TOLERANCE_S
+        kept: list[Word] = []
+        for word in hyp:
+            if word.start_s >= cut:
+                kept.append(word)
+            elif word.end_s > last_end + TIME_TOLERANCE_S:
+                rest = remainder(word, [c for c in self.committed if c.end_s > word.start_s])
+                if rest is not None:
+                    kept.append(rest)
+        return strip_overlap(self.committed, kept)
 
     def commit_all(self, words: Sequence[Word]) -> list[Word]:
         """Accept ``words`` (a final decode of the remaining audio) as committed."""

@@ -279,8 +279,12 @@ class JoinPage {
       microphone: null,
       receiveVideo: false,
       video: this.screen,
-      onPublished: (streamIds) => main.ignoreStreams(streamIds),
+      onPublished: (streamIds) => {
+        main.ignoreStreams(streamIds);
+        main.holdShares(false);
+      },
       onClose: (info) => {
+        main.holdShares(false);
         if (this.share !== share) return;
         this.stopShare();
         if (info.code !== 1000) {
@@ -290,6 +294,7 @@ class JoinPage {
       },
     });
     this.share = share;
+    main.holdShares(true);
     this.setPressed("share", true, "Stop sharing");
     share.connect();
   }

@@ -96,6 +96,7 @@ export class MeetingClient {
     this.iceServers = [];
     this.sources = new Map(); // streamId → INDEX source descriptor
     this.ownStreams = new Set(); // stream ids this attendee publishes (SUBSCRIBE_ACK allocations), never received
+    this.holdingShares = false; // see holdShares
     this.camera = options.video || null; // the video track sent, or null
     this.cameraTransceiver = null;
     this.receivers = []; // [{transceiver, streamId}] for remote video, in offer order after the camera slot
@@ -200,8 +201,9 @@ export class MeetingClient {
 
   wantedStreams() {
     if (!this.receiveVideo) return [];
-    return [...this.sources.keys()]
-      .filter((id) => !this.ownStreams.has(id))
+    return [...this.sources.entries()]
+      .filter(([id, source]) => !this.ownStreams.has(id) && !(this.holdingShares && isContent(source.attendee_id || "")))
+      .map(([id]) => id)
       .sort((a, b) => a - b);
   }
 
@@ -229,8 +231,13 @@ export class MeetingClient {
     return pc;
   }
 
-  /** Send a SUBSCRIBE for what this client sends and wants now; one negotiation at a time. */
-  async negotiate() {
+  /** Send a SUBSCRIBE for what this client sends and wants now; a failure ends the session (never unhandled). */
+  negotiate() {
+    return this.subscribe().catch((error) => this.fail(error));
+  }
+
+  /** One negotiation at a time: a change meanwhile is picked up when its answer is in. */
+  async subscribe() {
     if (this.negotiating) {
       this.again = true;
       return;
@@ -337,6 +344,16 @@ export class MeetingClient {
   ignoreStreams(streamIds) {
     for (const id of streamIds) this.ownStreams.add(id);
     if (this.pc && this.receivers.some((r) => streamIds.includes(r.streamId))) this.negotiate();
+  }
+
+  /**
+   * While this attendee's own share connection is starting, receive no screen share at all: INDEX lists the new
+   * share to everyone before its connection learns its stream ids (SUBSCRIBE_ACK), and without the hold this
+   * page would subscribe to its own screen for a moment.
+   */
+  holdShares(hold) {
+    this.holdingShares = hold;
+    if (this.pc) this.index({ sources: [...this.sources.values()] });
   }
 
   /** Send `track` (a camera or screen video track) on this connection, or stop sending (null). */
