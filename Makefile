@@ -14,13 +14,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# --no-compile: pip byte-compiles every module of every package it installs (spaCy, botocore, Playwright, ...),
+# a third of a fresh install's time; Python compiles the modules actually imported on first use instead. The test
+# extras install in one step with the package (one resolve), which also counts as `make install`.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-compile -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test]'
-	@touch $@
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --no-compile -e '.[test]'
+	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 

@@ -40,6 +40,7 @@ const RX = enumValue("SdkStreamServiceType", "RX");
 const DUPLEX = enumValue("SdkStreamServiceType", "DUPLEX");
 const PING = enumValue("SdkPingPongType", "PING");
 const PONG = enumValue("SdkPingPongType", "PONG");
+
 /** A random uint32, as the SDK picks one per meeting session. */
 export function newAudioSessionId() {
   return crypto.getRandomValues(new Uint32Array(1))[0];
