@@ -11,20 +11,6 @@ import pytest
 
 from harness.server import ServerProcess, write_credentials
 
-# `make test` hands whole files to its workers in collection order (--dist loadfile), so a long file collected
-# late runs alone at the end while the other workers idle. These folders hold the files that take 15-90 s (real
-# speech, browsers, several servers; `--durations=0`, 2026-12-07): collected first, longest-processing-first, the
-# workers' last files are short ones. Within a folder, and for every other folder, the order stays as collected.
-SLOW_FIRST = ("live", "signaling", "browser", "speech", "cli", "pii", "ops", "vocabulary")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        parts = item.path.relative_to(Path(__file__).parent).parts
-        return SLOW_FIRST.index(parts[0]) if len(parts) > 1 and parts[0] in SLOW_FIRST else len(SLOW_FIRST)
-
-    items.sort(key=rank)  # stable: the order inside each rank is pytest's
-
 
 @pytest.fixture(scope="session")
 def bundled_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
