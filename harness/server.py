@@ -32,10 +32,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+_HANDED_OUT: set[int] = set()  # ports this process already gave to a server
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, never the same one twice in this process: the kernel can hand out the port
+    it just released again, and two nodes of one test then got the same port (the second failed to bind while its
+    readiness probe was answered by the first)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def write_credentials(path: Path) -> Path:
@@ -83,6 +93,7 @@ class ServerProcess:
         # AWS's API rate (10/s per operation) would throttle the suite's bursts; throttling has its own tests,
         # which turn it on with --api-rate (a flag beats the environment).
         env = {"PARLEY_API_RATE": "0", **os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        logged = len(self.log())  # a restarted server appends to the same log
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         # With the model loading at start-up, wait until it has: a test's or bench's first meeting would
@@ -93,10 +104,13 @@ class ServerProcess:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}{probe}", timeout=1) as r:
-                    if r.status == 200:
+                    # Answered, and by this process: it says "listening" only once it bound the port and serves
+                    # (any other process on the port would answer the probe too).
+                    if r.status == 200 and "parley: listening on" in self.log()[logged:]:
                         return self
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
     def log(self) -> str:
