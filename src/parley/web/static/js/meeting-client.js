@@ -196,6 +196,12 @@ export class MeetingClient {
       this.negotiate();
       return;
     }
+    this.refresh();
+  }
+
+  /** Negotiate again if the streams this client wants are not the ones it receives. */
+  refresh() {
+    if (!this.pc) return;
     const receiving = this.receivers.map((r) => r.streamId).filter(Boolean);
     if (this.wantedStreams().join() !== receiving.sort((a, b) => a - b).join()) this.negotiate();
   }
@@ -344,7 +350,7 @@ export class MeetingClient {
   /** Never receive these streams (the same attendee's screen share, published by its own connection). */
   ignoreStreams(streamIds) {
     for (const id of streamIds) this.ownStreams.add(id);
-    if (this.pc && this.receivers.some((r) => streamIds.includes(r.streamId))) this.negotiate();
+    this.refresh();
   }
 
   /**
@@ -354,7 +360,7 @@ export class MeetingClient {
    */
   holdShares(hold) {
     this.holdingShares = hold;
-    if (this.pc) this.index({ sources: [...this.sources.values()] });
+    this.refresh();
   }
 
   /** Send `track` (a camera or screen video track) on this connection, or stop sending (null). */
