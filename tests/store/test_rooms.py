@@ -4,7 +4,10 @@ another takes it over only when the lease has lapsed, its holder is dead, or the
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+
+import pytest
 
 from parley.store import Store
 from tests.store.test_store import _meeting
@@ -85,3 +88,52 @@ async def test_a_released_room_is_hosted_by_the_next_node_at_once(store: Store) 
 
 async def test_no_lease_for_a_meeting_that_does_not_exist(store: Store) -> None:
     assert await store.claim_room(_meeting(9).meeting_id, *A, ttl_s=10) is None
+
+
+FROZEN_HOLDER = """
+import asyncio, sys, time
+from sqlalchemy import select
+from parley.store import Store, schema
+
+async def main():
+    store = Store(sys.argv[1])
+    await store.open()
+    def hold(conn):
+        conn.execute(
+            select(schema.rooms.c.node_id).where(schema.rooms.c.meeting_id == sys.argv[2]).with_for_update()
+        ).first()
+        print("locked", flush=True)
+        time.sleep(3600)  # stopped inside the transaction, as SIGSTOP or a paused VM leaves it
+    await store._write(hold)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.postgres
+async def test_a_node_frozen_inside_a_transaction_does_not_hold_its_room_forever(pg_url: str) -> None:
+    """A node that stops (SIGSTOP, a paused VM) in the middle of renewing its leases keeps the lease row locked;
+    PostgreSQL never notices a stopped client, so without a limit every other node's claim of that meeting waits
+    for the lock forever and the meeting can never move. parley's sessions carry an idle-in-transaction timeout:
+    the server ends the stopped node's session, and the claim goes through."""
+    store = Store(pg_url)
+    await store.open()
+    meeting = _meeting(1)
+    holder: asyncio.subprocess.Process | None = None
+    try:
+        await store.create_meeting(meeting, [], [], max_active=10)
+        await store.claim_room(meeting.meeting_id, *A, ttl_s=60)
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FROZEN_HOLDER, pg_url, meeting.meeting_id, stdout=asyncio.subprocess.PIPE
+        )
+        assert holder.stdout is not None
+        assert await holder.stdout.readline() == b"locked\n"
+        async with asyncio.timeout(60):
+            lease = await store.claim_room(meeting.meeting_id, *B, ttl_s=10, dead={"node-a"})
+        assert lease is not None
+        assert (lease.node_id, lease.taken_from) == ("node-b", "node-a")
+    finally:
+        if holder is not None:
+            holder.kill()
+            await holder.wait()
+        await store.close()

@@ -19,6 +19,13 @@ from parley.store.rows import (
     normalize_database_url,
 )
 
+#: PostgreSQL ends a session that sits inside a transaction this long without sending anything. parley's
+#: transactions are a few statements with no waiting between them, so only a node that stopped mid-transaction
+#: (SIGSTOP, a paused VM, a process wedged) ever reaches it; without it such a node keeps its row locks until its
+#: TCP connection dies, and every other node's write of those rows (a room lease claim: the meeting could never
+#: move) waits with it. The server never notices a stopped client by itself.
+IDLE_TRANSACTION_TIMEOUT_S = 5.0
+
 
 class Database:
     """The connection to the database (engines, thread pools, migrations) that every table module builds on.
@@ -32,9 +39,11 @@ class Database:
         *,
         sqlite_synchronous: str = "NORMAL",
         on_statement: Callable[[float], None] | None = None,
+        idle_transaction_timeout_s: float = IDLE_TRANSACTION_TIMEOUT_S,
     ) -> None:
         """``on_statement(seconds)`` is called after every SQL statement (the metrics hook)."""
         self.url = normalize_database_url(url)
+        self._idle_transaction_timeout_ms = max(1, int(idle_transaction_timeout_s * 1000))
         self._on_statement = on_statement
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         self._sqlite_synchronous = sqlite_synchronous.upper()
@@ -78,7 +87,15 @@ class Database:
             await self._write(upgrade)
         else:
             self._async_engine = create_async_engine(
-                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+                self.url,
+                pool_size=10,
+                max_overflow=10,
+                pool_pre_ping=True,
+                connect_args={
+                    "server_settings": {
+                        "idle_in_transaction_session_timeout": str(self._idle_transaction_timeout_ms)
+                    }
+                },
             )
             self._time_statements(self._async_engine.sync_engine)
             async with self._async_engine.connect() as conn:
