@@ -108,14 +108,19 @@ async def test_a_flood_is_shed_and_the_other_meeting_is_transcribed_in_full(
 
     assert code == 4430, f"the flooder was closed with {code}"
     assert refused > 0, f"{opened} sockets opened and none refused: no per-address cap"
-    await hear.wait_for(lambda: finals(hear) and not hear.transcripts()[-1]["isPartial"], 60)
-    said = " ".join(normalize_words(text_of(finals(hear))))
+    # JFK's line is two results (the pause before "ask what you"): wait for the second one's final, not merely for
+    # a final that happens to be the newest event (under the flood the second result's partials may come late).
+    def said() -> str:
+        return " ".join(normalize_words(text_of(finals(hear))))
+
+    with contextlib.suppress(TimeoutError):
+        await hear.wait_for(lambda: said().endswith("for your country"), 60)
     for phrase in (
         "my fellow americans",
         "what your country can do for you",
         "what you can do for your country",
     ):
-        assert phrase in said, said
+        assert phrase in said(), said()
     assert peak < RSS_BOUND_MIB, f"server RSS {peak:.0f} MiB"
     await asyncio.gather(talk.close(), hear.close())
     for mid in (quiet, noisy):

@@ -56,6 +56,8 @@ NODES_CHANNEL = "cluster:nodes"
 
 #: Final results held back while the event bus is down (per node); older ones are then only in the store.
 REPLAY_LIMIT = 10_000
+# Finals kept while the database is away (a few KB each): beyond this the oldest is given up, and logged.
+UNSTORED_LIMIT = 10_000
 
 
 class LiveRuntime:
@@ -88,6 +90,9 @@ class LiveRuntime:
         # Final results produced while the bus was down, to publish once it is back (publish_events).
         self._replay: deque[tuple[str, Events]] = deque(maxlen=REPLAY_LIMIT)
         self._replay_lock = asyncio.Lock()
+        # Final results the database could not take (it was away), to store once it is back (_store_final).
+        self._unstored: deque[dict[str, Any]] = deque()
+        self._unstored_lock = asyncio.Lock()
         self._bus_down = False
         self._unlisten: Callable[[], None] | None = None
         self._nodes_seen: dict[str, float] = {}  # other nodes -> when last heard on NODES_CHANNEL (monotonic)
@@ -149,6 +154,7 @@ class LiveRuntime:
                 self._every(self.settings.node_heartbeat_s, self._watch_nodes), name="node-watch"
             ),
             loop.create_task(self._listen_nodes(), name="node-listen"),
+            loop.create_task(self._every(1.0, self._store_held_back), name="unstored-finals"),
         ]
 
     async def close(self) -> None:
@@ -164,6 +170,10 @@ class LiveRuntime:
         self.hubs.clear()
         for task in list(self._tasks):
             task.cancel()
+        with contextlib.suppress(Exception):  # the database may be back by now: a last try
+            async with asyncio.timeout(5.0):
+                if not await self._store_held_back():
+                    log.error("%d final results could not be stored before shutdown", len(self._unstored))
         self.pii.close()
         with contextlib.suppress(Exception):
             await self.store.clear_node(self.node_id)
@@ -377,16 +387,57 @@ class LiveRuntime:
         if not converted.is_partial:
             # False only when the transcript is already gone (deleted with its meeting under retention 0):
             # the result is still delivered live, as everything said before the end is.
-            await self.store.add_transcript_result(
-                meeting_id=meeting.meeting_id,
-                account_id=meeting.account_id,
-                attendee_id=attendee.attendee_id,
-                result_id=converted.result_id,
-                start_time_ms=converted.start_time_ms,
-                end_time_ms=converted.end_time_ms,
-                result=converted.to_dict(),
+            await self._store_final(
+                {
+                    "meeting_id": meeting.meeting_id,
+                    "account_id": meeting.account_id,
+                    "attendee_id": attendee.attendee_id,
+                    "result_id": converted.result_id,
+                    "start_time_ms": converted.start_time_ms,
+                    "end_time_ms": converted.end_time_ms,
+                    "result": converted.to_dict(),
+                }
             )
         await self.publish_events(meeting.meeting_id, [Transcript(results=(converted,))])
+
+    async def _store_final(self, row: dict[str, Any]) -> None:
+        """Store a final result before it is published (persist, then publish).
+
+        When the database is away (restarting, failing over, or it ended a session) the result is published all
+        the same and kept, in order and bounded, to be stored once the database answers again (``_store_held_back``
+        tries every second and at shutdown): a database outage neither hides a result from the meeting nor loses
+        it from the transcript. Storing is idempotent (update or insert by result id), so a write whose outcome was
+        unknown may safely be made again.
+        """
+        if await self._store_held_back():
+            try:
+                await self.store.add_transcript_result(**row)
+                return
+            except Exception as exc:  # whatever the driver raises: not stored, so keep it and try again
+                log.warning(
+                    "database unavailable, final result %s kept to store later: %s", row["result_id"], exc
+                )
+        if len(self._unstored) >= UNSTORED_LIMIT:
+            lost = self._unstored.popleft()
+            log.error("too many final results waiting for the database: %s is not stored", lost["result_id"])
+        self._unstored.append(row)
+
+    async def _store_held_back(self) -> bool:
+        """Store the finals kept during a database outage, oldest first; True once none is left."""
+        if not self._unstored:
+            return True
+        async with self._unstored_lock:  # one writer at a time keeps them in order
+            while self._unstored:
+                try:
+                    await self.store.add_transcript_result(**self._unstored[0])
+                except Exception as exc:
+                    log.warning(
+                        "database unavailable, %d final results not stored yet: %s", len(self._unstored), exc
+                    )
+                    return False
+                self._unstored.popleft()
+            log.info("final results kept during the database outage are stored")
+        return True
 
     # -- periodic work -----------------------------------------------------------------------------
 
