@@ -58,6 +58,9 @@ NODES_CHANNEL = "cluster:nodes"
 REPLAY_LIMIT = 10_000
 # Finals kept while the database is away (a few KB each): beyond this the oldest is given up, and logged.
 UNSTORED_LIMIT = 10_000
+# How long a final waits for the database before it is published anyway (a database cut off by the network would
+# otherwise hold the meeting's results for the driver's connect timeout).
+STORE_WAIT_S = 5.0
 
 
 class LiveRuntime:
@@ -403,15 +406,16 @@ class LiveRuntime:
     async def _store_final(self, row: dict[str, Any]) -> None:
         """Store a final result before it is published (persist, then publish).
 
-        When the database is away (restarting, failing over, or it ended a session) the result is published all
-        the same and kept, in order and bounded, to be stored once the database answers again (``_store_held_back``
-        tries every second and at shutdown): a database outage neither hides a result from the meeting nor loses
-        it from the transcript. Storing is idempotent (update or insert by result id), so a write whose outcome was
-        unknown may safely be made again.
+        When the database is away (restarting, failing over, or it ended a session; or it did not answer within
+        ``STORE_WAIT_S``) the result is published all the same and kept, in order and bounded, to be stored once
+        the database answers again (``_store_held_back`` tries every second and at shutdown): a database outage
+        neither hides a result from the meeting nor loses it from the transcript. Storing is idempotent (update or
+        insert by result id), so a write whose outcome was unknown may safely be made again.
         """
-        if await self._store_held_back():
+        if not self._unstored:  # else the database is still away: keep it behind the others, without waiting
             try:
-                await self.store.add_transcript_result(**row)
+                async with asyncio.timeout(STORE_WAIT_S):
+                    await self.store.add_transcript_result(**row)
                 return
             except Exception as exc:  # whatever the driver raises: not stored, so keep it and try again
                 log.warning(
