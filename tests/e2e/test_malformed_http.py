@@ -102,6 +102,9 @@ def test_unknown_console_calls_answer_json(server: ServerProcess) -> None:
         ("GET", "/console/api/nope"),
         ("PATCH", "/console/api/meetings"),
         ("POST", "/console/api/session"),
+        # A line break in the path (found by tests/fuzz in its long profile): Starlette's path pattern stops there.
+        ("POST", "/console/api/meetings/%0A/viewer"),
+        ("GET", "/console/api/x%0Ay"),
     ):
         resp = httpx.request(method, server.endpoint + path, headers={"X-Parley-Console": "1"}, timeout=10)
         assert resp.status_code == 404, (method, path, resp.text)

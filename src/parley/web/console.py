@@ -153,6 +153,15 @@ class ConsoleError(Exception):
 Handler = Callable[[Request, ConsoleSession], Awaitable[Response]]
 
 
+def _anything_under(base: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """A route for every path under ``base``, by any method. Starlette's ``path`` convertor is ``.*``, which stops at
+    a line break, so ``/console/api/x%0Ay`` fell through to its plain-text 404 (found by the fuzz suite's long
+    profile); this route's pattern matches line breaks too."""
+    route = Route(base + "/{rest:path}", endpoint, methods=_ALL_METHODS)
+    route.path_regex = re.compile(f"^{re.escape(base)}/(?P<rest>.*)$", re.DOTALL)
+    return route
+
+
 class ConsoleApi:
     """The ``/console/api`` handlers: each maps onto one or two ``MeetingService`` calls."""
 
@@ -527,7 +536,7 @@ class ConsoleApi:
             Route(base + "/vocabularies/{kind}/{name}", e(self.delete_vocabulary), methods=["DELETE"]),
             # Anything else under the API (another path, or a method a path does not take) is a JSON 404,
             # not Starlette's plain-text 404/405: every console answer has the same shape.
-            Route(base + "/{rest:path}", e(self.no_such_call, signed_in=False), methods=_ALL_METHODS),
+            _anything_under(base, e(self.no_such_call, signed_in=False)),
         ]
 
     # -- vocabularies and filters (the Transcribe API's calls, validated by its model) ------------
