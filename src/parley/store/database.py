@@ -99,6 +99,9 @@ class Database:
             )
             self._time_statements(self._async_engine.sync_engine)
             async with self._async_engine.connect() as conn:
+                # A migration may work between statements on a large database: the idle limit is for stopped
+                # nodes, not for it (LOCAL: the pooled session keeps the limit afterwards).
+                await conn.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
                 await conn.run_sync(upgrade)
                 await conn.commit()
 
