@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import websockets
 
+from parley.audio.frames import float32_to_pcm16
 from parley.transcripts.wire import from_sdk_transcript_frame, to_json
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "speech"
@@ -25,6 +26,13 @@ def clip_pcm16(name: str) -> bytes:
         stream = container.streams.audio[0]
         samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(stream)])
     return samples.astype(np.int16).tobytes()
+
+
+def devset_pcm16(name: str) -> bytes:
+    """A real-speech development-set clip (harness/devset.py) as PCM16 mono 16 kHz bytes."""
+    from harness.devset import load_clip
+
+    return float32_to_pcm16(load_clip(name).samples)
 
 
 def clip_text(name: str) -> str:

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.attendee import AttendeeClient, finals, text_of
-from harness.devset import load_clip_samples, normalize_words
+from harness.attendee import AttendeeClient, devset_pcm16, finals, text_of
+from harness.devset import normalize_words
 from harness.server import ServerProcess, write_credentials
 from harness.services import PrivateRedis
 from harness.transcripts import exported_results
-from parley.audio.frames import float32_to_pcm16
 
 pytestmark = [pytest.mark.model, pytest.mark.redis]
 
@@ -42,11 +41,6 @@ def node(tmp_path: Path, bundled_model: Path, redis: PrivateRedis) -> Iterator[S
     proc.stop()
 
 
-def pcm(name: str) -> bytes:
-    samples, _ = load_clip_samples(name)
-    return float32_to_pcm16(samples)
-
-
 async def test_redis_outage_is_interrupted_then_resumed_and_loses_no_final(
     node: ServerProcess, redis: PrivateRedis, tmp_path: Path
 ) -> None:
@@ -59,14 +53,14 @@ async def test_redis_outage_is_interrupted_then_resumed_and_loses_no_final(
     ).connect()
     await talk.wait_for(lambda: "started" in talk.statuses(), 30)
     # Within the audio budget's 30 s burst, so twice real time is accepted.
-    await talk.stream(pcm("jfk") + SILENCE, speed=2)
+    await talk.stream(devset_pcm16("jfk") + SILENCE, speed=2)
     await talk.wait_for(lambda: "country" in normalize_words(text_of(finals(talk))), 30)
     before = len(finals(talk))
 
     port = redis.port
     redis.kill()
     await talk.wait_for(lambda: "interrupted" in talk.statuses(), 30)
-    await talk.stream(pcm("cards") + SILENCE, speed=2)
+    await talk.stream(devset_pcm16("cards") + SILENCE, speed=2)
     # This node's participants keep getting results while the bus is down.
     await talk.wait_for(lambda: "hearts" in normalize_words(text_of(finals(talk)[before:])), 30)
 

@@ -12,12 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.attendee import AttendeeClient, finals, text_of
-from harness.devset import load_clip_samples, normalize_words
+from harness.attendee import AttendeeClient, devset_pcm16, finals, text_of
+from harness.devset import normalize_words
 from harness.server import ServerProcess, write_credentials
 from harness.services import PrivatePostgres
 from harness.transcripts import exported_results
-from parley.audio.frames import float32_to_pcm16
 
 pytestmark = [pytest.mark.model, pytest.mark.postgres]
 
@@ -44,11 +43,6 @@ def node(tmp_path: Path, bundled_model: Path, postgres: PrivatePostgres) -> Iter
     proc.stop()
 
 
-def pcm(name: str) -> bytes:
-    samples, _ = load_clip_samples(name)
-    return float32_to_pcm16(samples)
-
-
 async def test_finals_made_while_the_database_is_down_are_delivered_and_then_stored(
     node: ServerProcess, postgres: PrivatePostgres
 ) -> None:
@@ -60,12 +54,12 @@ async def test_finals_made_while_the_database_is_down_are_delivered_and_then_sto
         node.endpoint, mid, speaker["JoinToken"], audio={"format": "pcm16", "sampleRate": 16000}
     ).connect()
     await talk.wait_for(lambda: "started" in talk.statuses(), 30)
-    await talk.stream(pcm("jfk") + SILENCE, speed=2)
+    await talk.stream(devset_pcm16("jfk") + SILENCE, speed=2)
     await talk.wait_for(lambda: "country" in normalize_words(text_of(finals(talk))), 30)
     before = len(finals(talk))
 
     await asyncio.to_thread(postgres.stop)
-    await talk.stream(pcm("cards") + SILENCE, speed=2)
+    await talk.stream(devset_pcm16("cards") + SILENCE, speed=2)
     # The meeting keeps getting its results while nothing can be stored.
     await talk.wait_for(lambda: "hearts" in normalize_words(text_of(finals(talk)[before:])), 30)
     assert "kept to store later" in node.log()

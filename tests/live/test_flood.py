@@ -108,6 +108,7 @@ async def test_a_flood_is_shed_and_the_other_meeting_is_transcribed_in_full(
 
     assert code == 4430, f"the flooder was closed with {code}"
     assert refused > 0, f"{opened} sockets opened and none refused: no per-address cap"
+
     # JFK's line is two results (the pause before "ask what you"): wait for the second one's final, not merely for
     # a final that happens to be the newest event (under the flood the second result's partials may come late).
     def said() -> str:

@@ -23,16 +23,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.attendee import AttendeeClient, finals, text_of
+from harness.attendee import AttendeeClient, devset_pcm16, finals, text_of
 from harness.balancer import Balancer
-from harness.devset import load_clip_samples, normalize_words
+from harness.devset import normalize_words
 from harness.media import RATE, MediaPeer, devset_48k
 from harness.sdk_session import direct, joined, rejoined
 from harness.server import ServerProcess, free_port
 from harness.services import balanced_args, two_nodes
 from harness.signaling import signaling_url
 from harness.transcripts import exported_results
-from parley.audio.frames import float32_to_pcm16
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.model]
 
@@ -44,11 +43,6 @@ SILENCE = b"\x00\x00" * 16000
 def cluster(tmp_path: Path, bundled_model: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     with two_nodes(tmp_path, bundled_model, "parley_failover") as nodes:
         yield nodes
-
-
-def pcm(name: str) -> bytes:
-    samples, _ = load_clip_samples(name)
-    return float32_to_pcm16(samples)
 
 
 async def test_an_attendee_reconnects_through_another_node_after_kill_9(
@@ -67,7 +61,7 @@ async def test_an_attendee_reconnects_through_another_node_after_kill_9(
     audience = await AttendeeClient(b.endpoint, mid, listener["JoinToken"]).connect()
     first = await AttendeeClient(a.endpoint, mid, speaker["JoinToken"], audio=audio).connect()
     await first.wait_for(lambda: "started" in first.statuses(), 30)
-    await first.stream(pcm("jfk") + SILENCE, speed=2)
+    await first.stream(devset_pcm16("jfk") + SILENCE, speed=2)
     await first.wait_for(lambda: "country" in normalize_words(text_of(finals(first))), 60)
     await audience.wait_for(lambda: "country" in normalize_words(text_of(finals(audience))), 30)
     before = {r["resultId"] for r in finals(first)}
@@ -84,7 +78,7 @@ async def test_an_attendee_reconnects_through_another_node_after_kill_9(
     await audience.wait_for(lambda: "resumed" in audience.statuses(), 30)
     statuses = audience.statuses()
     assert statuses.index("interrupted") < statuses.index("resumed")
-    await second.stream(pcm("cards") + SILENCE, speed=2)
+    await second.stream(devset_pcm16("cards") + SILENCE, speed=2)
     await second.wait_for(lambda: "hearts" in normalize_words(text_of(finals(second))), 60)
     after = {r["resultId"] for r in finals(second)}
     await audience.wait_for(lambda: after <= {r["resultId"] for r in finals(audience)}, 30)
