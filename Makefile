@@ -10,11 +10,11 @@ TEST_WORKERS ?= 3
 
 .PHONY: install install-test serve test fuzz lint bench clean system-deps
 
-# uv installs from PyPI like pip, with the same resolution (checked: identical versions), in 18 s instead of pip's
-# 74 s for a fresh venv (2-core AMD EPYC, 2026-12-08; it downloads and unpacks in parallel). Byte-compiling stays
-# on: where PYTHONDONTWRITEBYTECODE is set (this CI's machines) nothing compiled at import is kept, so without it
-# every server process the suite starts compiled every module it imports (a fresh `.ci/run` took 8 min 52 s
-# instead of 7 min 59 s with pip's --no-compile). The test extras install in one step with the package.
+# uv installs from PyPI like pip, with the same resolution (checked: identical versions), in 18-22 s instead of
+# pip's 74 s for a fresh venv (2-core AMD EPYC, 2026-12-08; it downloads and unpacks in parallel). Byte-compiling
+# stays on: where PYTHONDONTWRITEBYTECODE is set (this CI's machines) nothing compiled at import is kept, so without
+# it every server process the suite starts compiled every module it imports (with pip's --no-compile a fresh
+# `.ci/run` took 8 min 52 s against 7 min 59 s, 2-core Xeon). The test extras install in one step with the package.
 UV := $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
 
 $(BIN)/python:
