@@ -307,9 +307,12 @@ class Connection:
         if self.phase is Phase.OPEN:  # before INDEX the SDK reads a close, after it an AUDIO_STATUS
             await self.close_socket(code, reason)
             return
-        if code == CloseCode.REPLACED and self.superseded:
-            # A reconnect of this very client (same audio_session_id), not another device: no 301. The SDK
-            # closed this socket before opening the new one, so nobody is left to read a status here.
+        if code == CloseCode.REPLACED and (self.superseded or self.gone or self.phase is Phase.HUNG_UP):
+            # A reconnect of this very client (same audio_session_id), or of one whose socket is already gone
+            # (dropped, or hung up on by us, D28): no 301, nobody is left to read it. Its roster place stays held
+            # for the reconnect (D29), which takes it over without the others seeing the attendee leave. (Ending
+            # it here raced the drop's own clean-up: when the new JOIN came while the old connection was still
+            # closing its peer connection, the old one left the roster and Sam's SDK saw Lee absent.)
             await self.close_socket(CloseCode.NORMAL, "the client reconnected on a new socket")
             return
         status = frames.AUDIO_STATUS_FOR_CLOSE.get(code)
