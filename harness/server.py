@@ -148,3 +148,15 @@ class ServerProcess:
             aws_secret_access_key=secret,
             config=Config(retries=retries, **kw),
         )
+
+
+def start_model_server(root: Path, model: Path, *extra_args: str) -> ServerProcess:
+    """A server under ``root`` with the speech model loaded before it reports ready (a first meeting would
+    otherwise wait for the load); ``extra_args`` add its backends (``--redis-url``, ``--database-url``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return ServerProcess(
+        data_dir=root / "data",
+        credentials=write_credentials(root / "credentials"),
+        extra_args=["--model", str(model), *extra_args],
+        lazy_model=False,
+    ).start(timeout=120)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.server import ServerProcess, write_credentials
+from harness.server import ServerProcess, start_model_server, write_credentials
 
 
 @pytest.fixture(scope="session")
@@ -24,13 +24,7 @@ def bundled_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_server(tmp_path_factory: pytest.TempPathFactory, bundled_model: Path) -> Iterator[ServerProcess]:
     """A real server with the real speech model loaded at start, shared by the whole session (loading the model
     is the expensive part; every test makes its own meetings, so tests do not see each other's state)."""
-    root = tmp_path_factory.mktemp("model-server")
-    proc = ServerProcess(
-        data_dir=root / "data",
-        credentials=write_credentials(root / "credentials"),
-        extra_args=["--model", str(bundled_model)],
-        lazy_model=False,
-    ).start(timeout=120)
+    proc = start_model_server(tmp_path_factory.mktemp("model-server"), bundled_model)
     yield proc
     proc.stop()
 

@@ -12,7 +12,7 @@ import pytest
 
 from harness.attendee import AttendeeClient, devset_pcm16, finals, text_of
 from harness.devset import normalize_words
-from harness.server import ServerProcess, write_credentials
+from harness.server import ServerProcess, start_model_server
 from harness.services import PrivateRedis
 from harness.transcripts import exported_results
 
@@ -31,12 +31,7 @@ def redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def node(tmp_path: Path, bundled_model: Path, redis: PrivateRedis) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        data_dir=tmp_path / "node",
-        credentials=write_credentials(tmp_path / "credentials"),
-        extra_args=["--model", str(bundled_model), "--redis-url", redis.url],
-        lazy_model=False,
-    ).start(timeout=120)
+    proc = start_model_server(tmp_path / "node", bundled_model, "--redis-url", redis.url)
     yield proc
     proc.stop()
 

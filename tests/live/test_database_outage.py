@@ -14,7 +14,7 @@ import pytest
 
 from harness.attendee import AttendeeClient, devset_pcm16, finals, text_of
 from harness.devset import normalize_words
-from harness.server import ServerProcess, write_credentials
+from harness.server import ServerProcess, start_model_server
 from harness.services import PrivatePostgres
 from harness.transcripts import exported_results
 
@@ -33,12 +33,7 @@ def postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture
 def node(tmp_path: Path, bundled_model: Path, postgres: PrivatePostgres) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        data_dir=tmp_path / "node",
-        credentials=write_credentials(tmp_path / "credentials"),
-        extra_args=["--model", str(bundled_model), "--database-url", postgres.url],
-        lazy_model=False,
-    ).start(timeout=120)
+    proc = start_model_server(tmp_path / "node", bundled_model, "--database-url", postgres.url)
     yield proc
     proc.stop()
 
